@@ -1,0 +1,53 @@
+# Corkboard: `make run` starts the app, `make test` runs every test.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app webapp
+# Outside debug mode Corkboard needs a secret key: yours, or one generated once per install.
+WITH_SECRET = SECRET_KEY="$${SECRET_KEY:-$$(cat instance/secret_key)}"
+VENDOR := static/vendor
+
+.PHONY: run dev test setup db chromium services bench clean
+
+run: setup db
+	$(WITH_SECRET) $(BIN)/hypercorn -c hypercorn.toml webapp.asgi:app
+
+dev: setup db
+	$(FLASK) --debug run --host 127.0.0.1 --port 8000
+
+test: setup chromium
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: $(VENV)/.installed $(VENDOR)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+$(VENDOR)/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	mkdir -p $(VENDOR)
+	cp node_modules/htmx.org/dist/htmx.min.js \
+	   node_modules/htmx-ext-sse/dist/sse.min.js \
+	   node_modules/sortablejs/Sortable.min.js \
+	   node_modules/@picocss/pico/css/pico.classless.min.css $(VENDOR)/
+	touch $@
+
+db: setup instance/secret_key
+	$(WITH_SECRET) $(FLASK) db upgrade
+	$(WITH_SECRET) $(FLASK) seed-demo --if-empty
+
+instance/secret_key:
+	mkdir -p instance
+	$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > $@
+
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+bench: setup
+	$(BIN)/python bench/board_page.py
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR)

@@ -1,0 +1,72 @@
+"""Corkboard: a collaborative Kanban board built the hypermedia way."""
+import sqlite3
+
+from flask import Flask
+from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from . import config
+from .extensions import csrf, db, htmx, login_manager, migrate
+from .hypermedia import MethodOverrideMiddleware
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(config.INSTANCE_DIR),
+        template_folder=str(config.PROJECT_ROOT / "templates"),
+        static_folder=str(config.PROJECT_ROOT / "static"),
+    )
+    app.config.from_mapping(config.from_environment())
+    if test_config:
+        app.config.from_mapping(test_config)
+    _check_secret_key(app)
+
+    app.jinja_loader = ChoiceLoader([
+        FileSystemLoader(app.template_folder),
+        PrefixLoader({"partials": FileSystemLoader(str(config.PROJECT_ROOT / "partials"))}),
+    ])
+    app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    app.wsgi_app = MethodOverrideMiddleware(app.wsgi_app)
+    config.INSTANCE_DIR.mkdir(exist_ok=True)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"), render_as_batch=True)
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    from . import auth, boards, cards, columns, main
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(boards.bp)
+    app.register_blueprint(columns.bp)
+    app.register_blueprint(cards.bp)
+
+    from . import cli
+    cli.init_app(app)
+
+    from . import errors
+    errors.init_app(app)
+    return app
+
+
+def _check_secret_key(app: Flask) -> None:
+    if app.config.get("SECRET_KEY"):
+        return
+    if not (app.debug or app.testing):
+        raise RuntimeError("SECRET_KEY must be set (`make run` generates one in instance/secret_key).")
+    app.config["SECRET_KEY"] = config.DEV_SECRET_KEY
+
+
+@event.listens_for(Engine, "connect")
+def _tune_sqlite(dbapi_connection, _record) -> None:
+    """WAL lets readers run beside a writer; the busy timeout queues writers instead of failing."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

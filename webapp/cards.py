@@ -1,0 +1,148 @@
+"""Cards: add, open, edit, move, delete. `/boards/<id>/cards/<id>` lives here."""
+from flask import Blueprint, abort, make_response, render_template, url_for
+from sqlalchemy import func, select
+
+from .auth import require_login
+from .columns import board_url, get_column_or_404
+from .boards import get_board_or_404
+from .extensions import db
+from .forms import CardEditForm, CardForm, MoveCardForm
+from .hypermedia import invalid, page_or_partial, updated, wants_fragment
+from .models import Board, BoardColumn, Card
+from .ordering import key_between
+
+bp = Blueprint("cards", __name__, url_prefix="/boards/<int:board_id>")
+bp.before_request(require_login)
+
+
+def get_card_or_404(board_id: int, card_id: int) -> tuple[Board, Card]:
+    board = get_board_or_404(board_id)
+    card = db.session.get(Card, card_id)
+    if card is None or card.board_id != board.id:
+        abort(404, "No such card.")
+    return board, card
+
+
+def column_cards(column_id: int) -> list[Card]:
+    return db.session.scalars(
+        select(Card).where(Card.column_id == column_id).order_by(Card.position, Card.id)
+    ).all()
+
+
+def position_key(column_id: int, index: int, moving: Card) -> str:
+    """The order key that puts `moving` at `index` among the column's other cards."""
+    keys = db.session.scalars(
+        select(Card.position).where(Card.column_id == column_id, Card.id != moving.id)
+        .order_by(Card.position, Card.id)
+    ).all()
+    index = min(index, len(keys))
+    before = keys[index - 1] if index > 0 else None
+    after = keys[index] if index < len(keys) else None
+    return key_between(before, after)
+
+
+def detail_context(board: Board, card: Card, form: CardEditForm | None = None) -> dict:
+    columns = db.session.scalars(
+        select(BoardColumn).where(BoardColumn.board_id == board.id).order_by(BoardColumn.position)
+    ).all()
+    form = form or CardEditForm(obj=card, formdata=None)
+    return {"board": board, "card": card, "columns": columns, "form": form,
+            "move_form": MoveCardForm(formdata=None), "column_sizes": column_sizes(board)}
+
+
+def column_sizes(board: Board) -> dict[int, int]:
+    rows = db.session.execute(
+        select(Card.column_id, func.count()).where(Card.board_id == board.id).group_by(Card.column_id)
+    )
+    return dict(rows.all())
+
+
+@bp.post("/columns/<int:column_id>/cards")
+def create(board_id: int, column_id: int):
+    board, column = get_column_or_404(board_id, column_id)
+    form = CardForm()
+    if not form.validate():
+        response = invalid(form, "partials/card_add_form.html", "Add a card", board=board, column=column)
+        response.headers["HX-Retarget"] = f"#add-card-{column.id}"
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
+    last = db.session.scalar(select(func.max(Card.position)).where(Card.column_id == column.id))
+    card = Card(board_id=board.id, column_id=column.id, title=form.title.data,
+                position=key_between(last, None))
+    db.session.add(card)
+    db.session.commit()
+    return updated("partials/card_created.html", board_url(board), board=board, column=column,
+                   card=card, form=CardForm(formdata=None))
+
+
+@bp.get("/cards/<int:card_id>")
+def show(board_id: int, card_id: int):
+    board, card = get_card_or_404(board_id, card_id)
+    return page_or_partial("card.html", "partials/card_detail.html", **detail_context(board, card))
+
+
+@bp.route("/cards/<int:card_id>", methods=["PUT", "PATCH"])
+def edit(board_id: int, card_id: int):
+    board, card = get_card_or_404(board_id, card_id)
+    form = CardEditForm()
+    if not form.validate():
+        return invalid(form, "partials/card_detail.html", card.title, **detail_context(board, card, form))
+    if form.version.data and form.version.data != str(card.version):
+        form.version.data = str(card.version)
+        form.form_errors.append("This card changed while you were editing it. "
+                                "Your text is below; the card now reads as shown on the board.")
+        context = detail_context(board, card, form)
+        return page_or_partial("card.html", "partials/card_detail.html", 409, **context)
+    card.title = form.title.data
+    card.description = form.description.data or ""
+    card.version += 1
+    db.session.commit()
+    return updated("partials/card_saved.html", url_for("cards.show", board_id=board.id, card_id=card.id),
+                   **detail_context(board, card))
+
+
+@bp.get("/cards/<int:card_id>/move")
+def move_form(board_id: int, card_id: int):
+    board, card = get_card_or_404(board_id, card_id)
+    form = MoveCardForm(formdata=None, column_id=card.column_id, position=current_index(card))
+    context = detail_context(board, card)
+    return page_or_partial("form_page.html", "partials/card_move_form.html", move_form=form,
+                           form_partial="partials/card_move_form.html",
+                           title=f"Move “{card.title}”", **{k: v for k, v in context.items() if k != "move_form"})
+
+
+def current_index(card: Card) -> int:
+    return db.session.scalar(
+        select(func.count()).where(Card.column_id == card.column_id, Card.position < card.position))
+
+
+@bp.patch("/cards/<int:card_id>/move")
+def move(board_id: int, card_id: int):
+    board, card = get_card_or_404(board_id, card_id)
+    form = MoveCardForm()
+    if not form.validate():
+        abort(422, "; ".join(error for errors in form.errors.values() for error in errors))
+    _, target = get_column_or_404(board.id, form.column_id.data)
+    source_id = card.column_id
+    card.position = position_key(target.id, form.position.data, moving=card)
+    card.column_id = target.id
+    card.version += 1
+    db.session.commit()
+    column_ids = {source_id, target.id}
+    lists = {column_id: column_cards(column_id) for column_id in column_ids}
+    response = updated("partials/card_moved.html", board_url(board), board=board, lists=lists)
+    if wants_fragment():
+        response = make_response(response)
+        response.headers["HX-Trigger"] = "closeDialog"
+    return response
+
+
+@bp.delete("/cards/<int:card_id>")
+def delete(board_id: int, card_id: int):
+    board, card = get_card_or_404(board_id, card_id)
+    db.session.delete(card)
+    db.session.commit()
+    response = make_response(updated("partials/card_deleted.html", board_url(board), card=card))
+    if wants_fragment():
+        response.headers["HX-Trigger"] = "closeDialog"
+    return response

@@ -1,0 +1,67 @@
+"""Command-line tools: `flask seed-demo`, `flask create-user`."""
+import click
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import Board, BoardColumn, Card, User
+from .ordering import keys_after
+
+DEMO_EMAIL = "demo@corkboard.test"
+DEMO_PASSWORD = "corkboard-demo"
+
+DEMO_BOARD = {
+    "To do": ["Write the launch announcement", "Plan the team offsite", "Review pull requests"],
+    "Doing": ["Design the new landing page", "Fix the login redirect"],
+    "Done": ["Set up the project board", "Invite the team"],
+}
+
+
+def init_app(app):
+    app.cli.add_command(seed_demo)
+    app.cli.add_command(create_user)
+
+
+def create_demo_board(owner: User, title: str, columns: dict[str, list[str]],
+                      description: str = "") -> Board:
+    board = Board(title=title, owner=owner)
+    for (column_title, cards), column_key in zip(columns.items(), keys_after(None, len(columns))):
+        column = BoardColumn(title=column_title, position=column_key)
+        column.cards = [Card(board=board, title=card_title, description=description, position=key)
+                        for card_title, key in zip(cards, keys_after(None, len(cards)))]
+        board.columns.append(column)
+    db.session.add(board)
+    return board
+
+
+
+@click.command("seed-demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
+def seed_demo(if_empty: bool):
+    """Create the demo user and a demo board."""
+    if if_empty and db.session.scalar(select(func.count()).select_from(User)):
+        click.echo("Corkboard: the database already has data; no demo data loaded.")
+        return
+    user = db.session.scalar(select(User).where(User.email == DEMO_EMAIL))
+    if user is None:
+        user = User(name="Demo", email=DEMO_EMAIL)
+        user.set_password(DEMO_PASSWORD)
+        db.session.add(user)
+    create_demo_board(user, "Launch plan", DEMO_BOARD)
+    db.session.commit()
+    click.echo(f"Corkboard demo login: {DEMO_EMAIL} / {DEMO_PASSWORD}")
+
+
+@click.command("create-user")
+@click.argument("email")
+@click.option("--name", prompt=True)
+@click.password_option()
+def create_user(email: str, name: str, password: str):
+    """Create an account."""
+    email = email.strip().lower()
+    if db.session.scalar(select(User.id).where(User.email == email)):
+        raise click.ClickException(f"An account for {email} already exists.")
+    user = User(name=name.strip(), email=email)
+    user.set_password(password)
+    db.session.add(user)
+    db.session.commit()
+    click.echo(f"Created {email}.")

@@ -1,0 +1,61 @@
+"""Every error chooses its format here: JSON for JSON clients, a fragment for HTMX, a page otherwise."""
+from flask import current_app, jsonify, make_response, render_template, request
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from .extensions import db
+from .hypermedia import wants_fragment
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    403: "You are not allowed to do that.",
+    404: "There is nothing here.",
+    405: "That action is not possible here.",
+    413: "That upload is too large.",
+    422: "Some of what you sent is not valid.",
+    500: "Something went wrong on our side. Nothing was saved; please try again.",
+}
+
+
+def init_app(app):
+    app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(HTTPException, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected_error)
+
+
+def handle_csrf_error(error: CSRFError):
+    return render_error(400, "Your session's security token is missing or expired. "
+                             "Reload the page and try again.")
+
+
+def handle_http_error(error: HTTPException):
+    code = error.code or 500
+    description = error.description
+    if description == type(error).description:  # Werkzeug's generic text: say it plainly
+        description = MESSAGES.get(code, error.name)
+    response = render_error(code, description)
+    if code == 405 and hasattr(error, "valid_methods") and error.valid_methods:
+        response.headers["Allow"] = ", ".join(error.valid_methods)
+    return response
+
+
+def handle_unexpected_error(error: Exception):
+    if current_app.config.get("PROPAGATE_EXCEPTIONS"):
+        raise error
+    current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+    db.session.rollback()
+    return handle_http_error(InternalServerError(original_exception=error))
+
+
+def render_error(code: int, message: str):
+    if request.path.startswith("/api/") or request.accept_mimetypes.best == "application/json":
+        response = jsonify(error=code, message=message)
+    elif wants_fragment():
+        response = make_response(render_template("partials/error.html", code=code, message=message))
+        # htmx swaps this into the page's error area, wherever the request came from.
+        response.headers["HX-Retarget"] = "#errors"
+        response.headers["HX-Reswap"] = "innerHTML"
+    else:
+        response = make_response(render_template("error.html", code=code, message=message))
+    response.status_code = code
+    return response
