@@ -10,6 +10,9 @@ from webapp.extensions import db
 from webapp.models import Board, BoardColumn, Card, User
 from webapp.ordering import keys_after
 
+# Importing webapp.asgi builds the served app, which insists on a secret key.
+os.environ.setdefault("SECRET_KEY", "test-secret")
+
 TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
 

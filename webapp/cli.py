@@ -1,5 +1,6 @@
 """Command-line tools: `flask seed-demo`, `flask create-user`."""
 import click
+from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from .extensions import db
@@ -35,6 +36,7 @@ def create_demo_board(owner: User, title: str, columns: dict[str, list[str]],
 
 
 @click.command("seed-demo")
+@with_appcontext
 @click.option("--if-empty", is_flag=True, help="Only when the database has no users yet.")
 def seed_demo(if_empty: bool):
     """Create the demo user and a demo board."""
@@ -52,6 +54,7 @@ def seed_demo(if_empty: bool):
 
 
 @click.command("create-user")
+@with_appcontext
 @click.argument("email")
 @click.option("--name", prompt=True)
 @click.password_option()

@@ -1,0 +1,1 @@
+"""Browser tests: Playwright drives Chromium against a real Hypercorn (see conftest.py)."""

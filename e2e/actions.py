@@ -1,0 +1,122 @@
+"""What a user does in Corkboard, as small helpers the browser tests share.
+
+They find things the way a user (or a screen reader) does: by role, label and visible name.
+"""
+import itertools
+import os
+import re
+from dataclasses import dataclass
+
+from playwright.sync_api import Locator, Page, Response, expect
+
+_serial = itertools.count(1)
+
+
+@dataclass
+class Account:
+    name: str
+    email: str
+    password: str
+
+
+def new_account(name: str = "Ada Lovelace") -> Account:
+    """An account no other test uses (unique per test run and per xdist worker)."""
+    tag = f"{os.getpid()}-{next(_serial)}"
+    return Account(name=name, email=f"ada-{tag}@example.com", password="analytical-engine")
+
+
+def sign_up(page: Page, account: Account) -> None:
+    page.goto("/signup")
+    page.get_by_label("Name").fill(account.name)
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password", exact=True).fill(account.password)
+    page.get_by_label("Repeat password").fill(account.password)
+    page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="My boards")).to_be_visible()
+
+
+def log_in(page: Page, account: Account) -> None:
+    page.goto("/login")
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password").fill(account.password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="My boards")).to_be_visible()
+
+
+def log_out(page: Page) -> None:
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+
+def create_board(page: Page, title: str) -> str:
+    """Create a board from "My boards"; returns the board's path (e.g. /boards/3)."""
+    page.goto("/boards/")
+    page.get_by_label("New board").fill(title)
+    page.get_by_role("button", name="Create board").click()
+    expect(page.get_by_role("heading", name=title, level=1)).to_be_visible()
+    return re.sub(r"^https?://[^/]+", "", page.url)
+
+
+def column(page: Page, title: str) -> Locator:
+    """A column of the board: a region named by its heading."""
+    return page.get_by_role("region", name=title, exact=True)
+
+
+def cards_in(page: Page, column_title: str) -> Locator:
+    """The cards of a column, in the order shown."""
+    return page.get_by_role("list", name=f"Cards in {column_title}", exact=True).get_by_role("listitem")
+
+
+def card_titles(page: Page, column_title: str) -> Locator:
+    """The title link of each card in a column, in order: `expect(...).to_have_text([...])`."""
+    return cards_in(page, column_title).locator("> a:first-child")
+
+
+def card(page: Page, title: str) -> Locator:
+    return page.get_by_role("listitem").filter(has=page.get_by_role("link", name=title, exact=True))
+
+
+def column_titles(page: Page) -> Locator:
+    return page.locator("#board-columns").get_by_role("heading", level=2)
+
+
+def add_column(page: Page, title: str) -> None:
+    page.get_by_label("Column name").fill(title)
+    page.get_by_role("button", name="Add column").click()
+    expect(column(page, title)).to_be_visible()
+
+
+def add_cards(page: Page, column_title: str, titles: list[str]) -> None:
+    """Type each title into the column's inline form and press Enter; the form stays open."""
+    for title in titles:
+        field = column(page, column_title).get_by_label("Card title")
+        field.fill(title)
+        field.press("Enter")
+        expect(card_titles(page, column_title).last).to_have_text(title)
+        expect(column(page, column_title).get_by_label("Card title")).to_have_value("")
+
+
+def is_move(response: Response) -> bool:
+    return response.request.method == "PATCH" and response.url.endswith("/move")
+
+
+def drag(page: Page, source: Locator, target: Locator, *, to: str = "center") -> None:
+    """Drag with a real pointer: press, move in small steps, release (SortableJS needs motion).
+
+    `to` is where on the target to let go: "top" (drop before it), "center" or "bottom" (after it).
+    """
+    source.scroll_into_view_if_needed()
+    start = source.bounding_box()
+    end = target.bounding_box()
+    assert start and end, "drag: source or target is not on screen"
+    x0, y0 = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
+    x1 = end["x"] + end["width"] / 2
+    y1 = {"top": end["y"] + end["height"] * 0.2,
+          "center": end["y"] + end["height"] / 2,
+          "bottom": end["y"] + end["height"] * 0.8}[to]
+    page.mouse.move(x0, y0)
+    page.mouse.down()
+    page.mouse.move(x0 + 4, y0 + 4, steps=4)
+    page.mouse.move(x1, y1, steps=20)
+    page.mouse.move(x1, y1 + 1, steps=2)
+    page.mouse.up()

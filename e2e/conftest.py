@@ -1,0 +1,180 @@
+"""Browser tests: Playwright drives Debian's Chromium against a real Hypercorn on a free port.
+
+The server is started once per test session, on a fresh SQLite database built by the
+migrations (`flask db upgrade`), exactly as `make run` would build it. Every test signs up
+its own account, so tests never see each other's boards.
+
+Run only these: `pytest e2e`; skip them: `pytest -m "not e2e"`.
+"""
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page
+
+from .actions import Account, create_board, new_account, sign_up
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+START_TIMEOUT = 20  # seconds for Hypercorn to answer /healthz
+VIEWPORT = {"width": 1280, "height": 800}
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "e2e: browser test against a real server (Playwright + Hypercorn)")
+
+
+def pytest_collection_modifyitems(items):
+    here = Path(__file__).parent
+    for item in items:
+        if here in Path(str(item.path)).parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+# --- the server ---------------------------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=1) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+class LiveServer:
+    def __init__(self, url: str, log: Path):
+        self.url = url
+        self.log = log
+
+    def log_since(self, offset: int) -> str:
+        with self.log.open("rb") as file:
+            file.seek(offset)
+            return file.read().decode(errors="replace")
+
+    def log_size(self) -> int:
+        return self.log.stat().st_size
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> LiveServer:
+    workdir = tmp_path_factory.mktemp("corkboard-e2e")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",
+        "SECRET_KEY": secrets.token_hex(32),
+        "PYTHONUNBUFFERED": "1",
+    }
+    for name in ("FLASK_DEBUG", "FLASK_APP", "REDIS_URL"):
+        env.pop(name, None)
+    migrate = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
+        cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert migrate.returncode == 0, f"flask db upgrade failed:\n{migrate.stdout}\n{migrate.stderr}"
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "hypercorn.log"
+    with log.open("wb") as log_file:
+        # Its own process group, so teardown stops Hypercorn and anything it spawned.
+        server = subprocess.Popen(
+            [sys.executable, "-m", "hypercorn", "--workers", "0", "--bind", f"127.0.0.1:{port}",
+             "--error-logfile", "-", "webapp.asgi:app"],
+            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while not _answers(f"{url}/healthz"):
+            if server.poll() is not None:
+                pytest.fail(f"Hypercorn exited with {server.returncode}:\n{log.read_text()}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"Hypercorn did not answer {url}/healthz within {START_TIMEOUT} s:\n"
+                            f"{log.read_text()}")
+            time.sleep(0.1)
+        yield LiveServer(url, log)
+    finally:
+        _stop(server)
+
+
+def _stop(server: subprocess.Popen) -> None:
+    try:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(server.pid, signal.SIGKILL)
+        server.wait(timeout=10)
+    except ProcessLookupError:
+        pass
+
+
+# --- the browser ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def base_url(live_server) -> str:
+    """pytest-playwright gives every context this base URL, so `page.goto("/boards/")` works."""
+    return live_server.url
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args) -> dict:
+    # `playwright install` does not work here: use Debian's Chromium.
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"],
+    }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args) -> dict:
+    return {**browser_context_args, "viewport": VIEWPORT, "locale": "en-GB"}
+
+
+@pytest.fixture(autouse=True)
+def no_errors(request, live_server):
+    """Fail the test on any uncaught JavaScript error in its pages, or any server traceback."""
+    log_start = live_server.log_size()
+    page_errors: list[str] = []
+    if "context" in request.fixturenames:
+        context = request.getfixturevalue("context")
+        context.set_default_timeout(5_000)
+        context.on("weberror", lambda error: page_errors.append(str(error.error)))
+    yield page_errors
+    assert not page_errors, f"JavaScript errors in the page: {page_errors}"
+    server_log = live_server.log_since(log_start)
+    assert "Traceback" not in server_log, f"The server logged an error:\n{server_log}"
+
+
+# --- a user, a board ----------------------------------------------------------------------------
+
+@pytest.fixture
+def account() -> Account:
+    return new_account()
+
+
+@pytest.fixture
+def signed_up_page(page: Page, account: Account) -> Page:
+    """A page logged in as a brand-new user, on "My boards"."""
+    sign_up(page, account)
+    return page
+
+
+@pytest.fixture
+def board_page(signed_up_page: Page) -> Page:
+    """A page on a new board named "Sprint 12" with the default columns."""
+    create_board(signed_up_page, "Sprint 12")
+    return signed_up_page

@@ -1,0 +1,172 @@
+"""A board in the browser: columns, cards, drag and drop, renaming, search, errors, accounts."""
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from .actions import (add_cards, add_column, card, card_titles, cards_in, column, column_titles, create_board,
+                      drag, is_move, log_in, log_out)
+
+SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
+
+
+def test_plan_a_sprint_with_drag_and_drop(signed_up_page: Page):
+    page = signed_up_page
+    create_board(page, "Website relaunch")
+    expect(column_titles(page)).to_have_text(["To do", "Doing", "Done"])
+
+    add_column(page, "Review")
+    expect(column_titles(page)).to_have_text(["To do", "Doing", "Done", "Review"])
+    add_cards(page, "To do", ["Write the launch announcement", "Plan the team offsite",
+                              "Review pull requests", "Update the privacy policy"])
+    add_cards(page, "Doing", ["Design the new landing page", "Fix the login redirect"])
+    add_cards(page, "Review", ["Migrate the blog to the new theme"])
+    add_cards(page, "Done", ["Set up the project board", "Invite the team"])
+    expect(card_titles(page, "To do")).to_have_text([
+        "Write the launch announcement", "Plan the team offsite",
+        "Review pull requests", "Update the privacy policy"])
+
+    # Into another column, between its two cards.
+    with page.expect_response(is_move) as moved:
+        drag(page, card(page, "Plan the team offsite"), card(page, "Fix the login redirect"), to="top")
+    assert moved.value.ok
+    page.reload()
+    expect(card_titles(page, "To do")).to_have_text([
+        "Write the launch announcement", "Review pull requests", "Update the privacy policy"])
+    expect(card_titles(page, "Doing")).to_have_text([
+        "Design the new landing page", "Plan the team offsite", "Fix the login redirect"])
+
+    # Within a column: the last card to the top.
+    with page.expect_response(is_move) as moved:
+        drag(page, card(page, "Update the privacy policy"), card(page, "Write the launch announcement"), to="top")
+    assert moved.value.ok
+    page.reload()
+    expect(card_titles(page, "To do")).to_have_text([
+        "Update the privacy policy", "Write the launch announcement", "Review pull requests"])
+
+    # Into an empty column.
+    add_column(page, "Blocked")
+    with page.expect_response(is_move) as moved:
+        drag(page, card(page, "Review pull requests"), column(page, "Blocked").get_by_role("list"))
+    assert moved.value.ok
+    page.reload()
+    expect(card_titles(page, "Blocked")).to_have_text(["Review pull requests"])
+    expect(card_titles(page, "To do")).to_have_text(["Update the privacy policy", "Write the launch announcement"])
+
+    # A realistic board for the README.
+    add_cards(page, "To do", ["Book the venue for the launch party"])
+    page.reload()
+    expect(cards_in(page, "Doing")).to_have_count(3)
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=SCREENSHOT)
+
+
+@pytest.mark.xfail(strict=True, reason="app.js: a drag's PATCH inherits hx-target=#dialog-body from ol.cards, "
+                                       "so htmx:afterSwap opens the empty card dialog over the board")
+def test_dragging_a_card_leaves_the_board_usable(board_page: Page):
+    page = board_page
+    add_cards(page, "To do", ["Write the changelog"])
+    with page.expect_response(is_move):
+        drag(page, card(page, "Write the changelog"), column(page, "Done").get_by_role("list"))
+    expect(card_titles(page, "Done")).to_have_text(["Write the changelog"])
+    expect(page.get_by_role("dialog")).to_be_hidden()
+
+
+def test_reorder_columns_by_their_handle(board_page: Page):
+    page = board_page
+    handle = column(page, "Done").locator(".column-handle")
+    with page.expect_response(is_move) as moved:
+        drag(page, handle, column(page, "To do").locator(".column-handle"))
+    assert moved.value.ok
+    expect(column_titles(page)).to_have_text(["Done", "To do", "Doing"])
+    page.reload()
+    expect(column_titles(page)).to_have_text(["Done", "To do", "Doing"])
+
+
+def test_rename_board_and_column_in_place_and_delete_a_column(board_page: Page):
+    page = board_page
+    page.get_by_role("link", name="Sprint 12").click()
+    title = page.get_by_label("Board name")
+    expect(title).to_be_focused()
+    expect(title).to_have_value("Sprint 12")
+    title.fill("Sprint 13")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", name="Sprint 13", level=1)).to_be_visible()
+
+    column(page, "Doing").get_by_role("link", name="Doing").click()
+    title = page.locator("form.inline-edit").get_by_label("Column name")
+    expect(title).to_have_value("Doing")
+    title.fill("In progress")
+    title.press("Enter")
+    expect(column_titles(page)).to_have_text(["To do", "In progress", "Done"])
+
+    add_cards(page, "Done", ["Ship 2.3"])
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.get_by_label("Actions for column Done").click()
+    column(page, "Done").get_by_role("button", name="Delete column").click()
+    expect(column_titles(page)).to_have_text(["To do", "In progress"])
+
+    page.reload()
+    expect(page.get_by_role("heading", name="Sprint 13", level=1)).to_be_visible()
+    expect(column_titles(page)).to_have_text(["To do", "In progress"])
+    expect(page.get_by_role("link", name="Ship 2.3")).to_have_count(0)
+
+
+def test_search_filters_cards_and_back_shows_all(board_page: Page):
+    page = board_page
+    add_cards(page, "To do", ["Fix the login redirect", "Write the announcement"])
+    add_cards(page, "Done", ["Fix a typo in the footer"])
+
+    page.get_by_role("searchbox", name="Search cards").fill("fix")
+    expect(page).to_have_url(re.compile(r"/boards/\d+\?q=fix$"))
+    expect(card_titles(page, "To do")).to_have_text(["Fix the login redirect"])
+    expect(card_titles(page, "Done")).to_have_text(["Fix a typo in the footer"])
+    expect(page.get_by_text("Showing cards matching “fix”")).to_be_visible()
+
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/boards/\d+$"))
+    expect(card_titles(page, "To do")).to_have_text(["Fix the login redirect", "Write the announcement"])
+    expect(page.get_by_role("searchbox", name="Search cards")).to_have_value("")
+    expect(column(page, "To do").get_by_role("button", name="Add card")).to_be_visible()
+
+
+def test_add_card_errors_show_inline(board_page: Page):
+    page = board_page
+    todo = column(page, "To do")
+    todo.get_by_role("button", name="Add card").click()
+    expect(todo.get_by_text("Give it a title.")).to_be_visible()
+    expect(todo.get_by_label("Card title")).to_have_attribute("aria-invalid", "true")
+    expect(cards_in(page, "To do")).to_have_count(0)
+
+    # maxlength keeps a user from typing more; a crafted request still meets the server's check.
+    field = todo.get_by_label("Card title")
+    field.evaluate("input => { input.removeAttribute('maxlength'); input.value = 'x'.repeat(201); }")
+    todo.get_by_role("button", name="Add card").click()
+    expect(todo.get_by_text("Keep it under 200 characters.")).to_be_visible()
+    expect(cards_in(page, "To do")).to_have_count(0)
+
+    add_cards(page, "To do", ["A title that fits"])
+    expect(todo.get_by_text("Keep it under 200 characters.")).to_have_count(0)
+    page.reload()
+    expect(card_titles(page, "To do")).to_have_text(["A title that fits"])
+
+
+def test_board_survives_logging_out_and_in(board_page: Page, account):
+    page = board_page
+    add_cards(page, "Doing", ["Renew the TLS certificate", "Rotate the API keys"])
+    log_out(page)
+    page.goto("/boards/")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+
+    log_in(page, account)
+    page.get_by_role("link", name="Sprint 12").click()
+    expect(card_titles(page, "Doing")).to_have_text(["Renew the TLS certificate", "Rotate the API keys"])
+
+
+@pytest.mark.xfail(strict=True, reason="a column's card count is rendered once with the page; adding, "
+                                       "moving or deleting a card through HTMX leaves it stale")
+def test_column_counts_follow_the_cards(board_page: Page):
+    page = board_page
+    add_cards(page, "To do", ["One", "Two"])
+    expect(column(page, "To do").get_by_title("Cards")).to_have_text("2")

@@ -1,0 +1,53 @@
+"""The board page loads in a fixed number of SQL statements, however many cards it shows."""
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from webapp.extensions import db
+from webapp.models import Board, BoardColumn, Card, User
+from webapp.ordering import keys_after
+
+BOARD_PAGE_QUERIES = 4  # the user, the board, its columns, its cards
+
+
+@contextmanager
+def count_queries(app):
+    statements = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def add_cards(app, board_id, count):
+    with app.app_context():
+        columns = db.session.get(Board, board_id).columns
+        for index, key in enumerate(keys_after("z", count)):
+            column = columns[index % len(columns)]
+            db.session.add(Card(board_id=board_id, column_id=column.id, title=f"Card {index}",
+                                description="Some words", position=key))
+        db.session.commit()
+
+
+def test_board_page_query_count_does_not_grow_with_cards(app, ada):
+    with count_queries(app) as small:
+        assert ada.get(ada.board.url).status_code == 200
+    add_cards(app, ada.board.id, 120)
+    with count_queries(app) as large:
+        page = ada.get(ada.board.url).get_data(as_text=True)
+    assert page.count('class="card"') == 123
+    assert len(small) == len(large) == BOARD_PAGE_QUERIES, large
+
+
+def test_search_uses_the_same_number_of_queries(app, ada):
+    add_cards(app, ada.board.id, 30)
+    with count_queries(app) as statements:
+        ada.hx("GET", f"{ada.board.url}?q=card 1")
+    assert len(statements) == BOARD_PAGE_QUERIES
