@@ -38,7 +38,7 @@
   }
 
   function initColumns(columns) {
-    if (Sortable.get(columns) || columns.hasAttribute("data-filtered")) return;
+    if (Sortable.get(columns) || columns.hasAttribute("data-filtered") || columns.hasAttribute("data-readonly")) return;
     Sortable.create(columns, {
       handle: ".column-handle", draggable: ".column", animation: 150,
       onEnd: function (event) {
@@ -51,7 +51,7 @@
 
   function initCards(list) {
     var columns = list.closest("#board-columns");
-    if (!columns || Sortable.get(list) || columns.hasAttribute("data-filtered")) return;
+    if (!columns || Sortable.get(list) || columns.hasAttribute("data-filtered") || columns.hasAttribute("data-readonly")) return;
     Sortable.create(list, {
       group: "cards", draggable: ".card", animation: 150,
       onEnd: function (event) {

@@ -7,11 +7,13 @@ from sqlalchemy import text
 
 from webapp import create_app
 from webapp.extensions import db
-from webapp.models import Board, BoardColumn, Card, User
+from webapp.models import Board, BoardColumn, BoardMember, Card, User
 from webapp.ordering import keys_after
 
 # Importing webapp.asgi builds the served app, which insists on a secret key.
 os.environ.setdefault("SECRET_KEY", "test-secret")
+
+pytest_plugins = ["tests.smtp"]
 
 TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
@@ -24,6 +26,9 @@ def app(tmp_path):
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": url,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests only
+        "DEV_MAILBOX": False,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": 1,  # nothing listens: a test that sends mail uses the `smtp` fixture
     })
     with app.app_context():
         db.drop_all()
@@ -80,6 +85,7 @@ def make_board(owner, title="Roadmap", columns=None):
     """A board with columns {title: [card titles]}, ordered as given."""
     columns = columns if columns is not None else {"To do": ["One", "Two", "Three"], "Doing": [], "Done": []}
     board = Board(title=title, owner=owner)
+    board.members = [BoardMember(user=owner, role="owner")]
     for (column_title, cards), column_key in zip(columns.items(), keys_after(None, len(columns))):
         column = BoardColumn(title=column_title, position=column_key)
         column.cards = [Card(board=board, title=card, position=key)

@@ -7,7 +7,8 @@ from webapp.extensions import db
 from webapp.models import Board, BoardColumn, Card, User
 from webapp.ordering import keys_after
 
-BOARD_PAGE_QUERIES = 4  # the user, the board, its columns, its cards
+# the user; the board with my role; its columns; its cards; their labels; their assignees
+BOARD_PAGE_QUERIES = 6
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from . import config
+from . import mail as mail_module
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .hypermedia import MethodOverrideMiddleware
 
@@ -36,6 +37,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     csrf.init_app(app)
     htmx.init_app(app)
+    mail_module.init_app(app)
 
     from . import auth, boards, cards, columns, main
     app.register_blueprint(main.bp)
@@ -44,8 +46,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(columns.bp)
     app.register_blueprint(cards.bp)
 
-    from . import cli
+    from . import activity, cli
     cli.init_app(app)
+    app.add_template_filter(activity.describe)
+    app.add_template_filter(activity.time_ago)
 
     from . import errors
     errors.init_app(app)

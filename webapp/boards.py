@@ -1,14 +1,15 @@
 """Boards: the list of my boards, one board's page, rename, delete, search."""
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import or_, select
+from sqlalchemy import select
 
 from .auth import require_login
 from .extensions import db
 from .forms import BoardForm, ColumnForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
-from .models import Board, BoardColumn, Card
+from .models import Board, BoardColumn, BoardMember, role_at_least
 from .ordering import keys_after
+from .queries import CardFilters, card_faces, group_by_column
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
 bp.before_request(require_login)
@@ -20,46 +21,53 @@ DEFAULT_COLUMNS = ("To do", "Doing", "Done")
 def inject_board_url() -> dict:
     """`board_url` for every template rendered under a board, built once per response."""
     board_id = (request.view_args or {}).get("board_id")
-    return {"board_url": url_for("boards.show", board_id=board_id)} if board_id else {}
+    if not board_id:
+        return {}
+    role = g.get("board_role")
+    return {"board_url": url_for("boards.show", board_id=board_id), "board_role": role,
+            "can_edit": role_at_least(role, "editor"), "is_owner": role == "owner"}
 
 
-def get_board_or_404(board_id: int) -> Board:
-    """The board, if the current user may see it; otherwise 404, so its existence stays private."""
-    board = db.session.get(Board, board_id)
-    if board is None or board.owner_id != current_user.id:
+def get_board_or_404(board_id: int, role: str = "viewer") -> Board:
+    """The board, if the current user is a member with at least `role`.
+
+    A non-member gets 404, so a board's existence stays private; a member whose role
+    falls short gets 403. The member's role is kept in `g.board_role` for the templates.
+    """
+    row = db.session.execute(
+        select(Board, BoardMember.role).join(BoardMember)
+        .where(Board.id == board_id, BoardMember.user_id == current_user.id)
+    ).first()
+    if row is None:
         abort(404, "No such board.")
+    board, g.board_role = row
+    if not role_at_least(g.board_role, role):
+        abort(403, NOT_ALLOWED[role])
     return board
 
 
-def board_cards(board: Board, query: str = "") -> dict[int, list]:
-    """The board's cards grouped by column, in order, as light rows (one query)."""
-    statement = (
-        select(Card.id, Card.column_id, Card.title, (Card.description != "").label("has_description"))
-        .where(Card.board_id == board.id)
-        .order_by(Card.position, Card.id)
-    )
-    if query:
-        pattern = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        statement = statement.where(or_(Card.title.ilike(pattern, escape="\\"),
-                                        Card.description.ilike(pattern, escape="\\")))
-    grouped: dict[int, list] = {}
-    for row in db.session.execute(statement):
-        grouped.setdefault(row.column_id, []).append(row)
-    return grouped
+NOT_ALLOWED = {
+    "editor": "Viewers can look but not change this board. Ask an owner for editor access.",
+    "owner": "Only the board's owners can do that.",
+}
 
 
-def board_context(board: Board, query: str = "") -> dict:
+def board_context(board: Board, filters: CardFilters | None = None) -> dict:
+    """Everything the board page and its columns partial show."""
+    filters = filters or CardFilters()
     columns = db.session.scalars(
-        select(BoardColumn).where(BoardColumn.board_id == board.id)
+        select(BoardColumn).where(BoardColumn.board_id == board.id, BoardColumn.archived_at.is_(None))
         .order_by(BoardColumn.position, BoardColumn.id)
     ).all()
-    return {"board": board, "columns": columns, "cards": board_cards(board, query), "q": query}
+    return {"board": board, "columns": columns, "filters": filters, "q": filters.text,
+            "cards": group_by_column(card_faces(board.id, filters=filters))}
 
 
 @bp.get("/")
 def index():
     boards = db.session.scalars(
-        select(Board).where(Board.owner_id == current_user.id).order_by(Board.title, Board.id)
+        select(Board).join(BoardMember).where(BoardMember.user_id == current_user.id)
+        .order_by(Board.title, Board.id)
     ).all()
     return render_template("boards.html", boards=boards, form=BoardForm())
 
@@ -70,6 +78,7 @@ def create():
     if not form.validate():
         return invalid(form, "partials/board_add_form.html", "New board")
     board = Board(title=form.title.data, owner_id=current_user.id)
+    board.members = [BoardMember(user_id=current_user.id, role="owner")]
     board.columns = [BoardColumn(title=title, position=key)
                      for title, key in zip(DEFAULT_COLUMNS, keys_after(None, len(DEFAULT_COLUMNS)))]
     db.session.add(board)
@@ -80,8 +89,7 @@ def create():
 @bp.get("/<int:board_id>")
 def show(board_id: int):
     board = get_board_or_404(board_id)
-    query = request.args.get("q", "").strip()[:200]
-    context = board_context(board, query)
+    context = board_context(board, CardFilters.from_args(request.args))
     return page_or_partial("board.html", "partials/columns.html",
                            column_form=ColumnForm(formdata=None), **context)
 
@@ -96,7 +104,7 @@ def title(board_id: int):
 
 @bp.get("/<int:board_id>/edit")
 def edit(board_id: int):
-    board = get_board_or_404(board_id)
+    board = get_board_or_404(board_id, "owner")
     form = BoardForm(obj=board)
     return page_or_partial("form_page.html", "partials/board_title_form.html", board=board, form=form,
                            form_partial="partials/board_title_form.html", title="Rename board")
@@ -104,7 +112,7 @@ def edit(board_id: int):
 
 @bp.route("/<int:board_id>", methods=["PUT", "PATCH"])
 def rename(board_id: int):
-    board = get_board_or_404(board_id)
+    board = get_board_or_404(board_id, "owner")
     form = BoardForm()
     if not form.validate():
         return invalid(form, "partials/board_title_form.html", "Rename board", board=board)
@@ -115,7 +123,7 @@ def rename(board_id: int):
 
 @bp.delete("/<int:board_id>")
 def delete(board_id: int):
-    board = get_board_or_404(board_id)
+    board = get_board_or_404(board_id, "owner")
     title = board.title
     db.session.delete(board)
     db.session.commit()

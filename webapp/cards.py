@@ -3,30 +3,25 @@ from flask import Blueprint, abort, make_response, render_template, url_for
 from sqlalchemy import func, select
 
 from .auth import require_login
-from .columns import board_url, get_column_or_404
+from .columns import board_url, column_of, get_column_or_404
 from .boards import get_board_or_404
 from .extensions import db
 from .forms import CardEditForm, CardForm, MoveCardForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
 from .models import Board, BoardColumn, Card
 from .ordering import key_between
+from .queries import card_face, card_faces, group_by_column
 
 bp = Blueprint("cards", __name__, url_prefix="/boards/<int:board_id>")
 bp.before_request(require_login)
 
 
-def get_card_or_404(board_id: int, card_id: int) -> tuple[Board, Card]:
-    board = get_board_or_404(board_id)
+def get_card_or_404(board_id: int, card_id: int, role: str = "viewer") -> tuple[Board, Card]:
+    board = get_board_or_404(board_id, role)
     card = db.session.get(Card, card_id)
     if card is None or card.board_id != board.id:
         abort(404, "No such card.")
     return board, card
-
-
-def column_cards(column_id: int) -> list[Card]:
-    return db.session.scalars(
-        select(Card).where(Card.column_id == column_id).order_by(Card.position, Card.id)
-    ).all()
 
 
 def position_key(column_id: int, index: int, moving: Card) -> str:
@@ -59,7 +54,7 @@ def column_sizes(board: Board) -> dict[int, int]:
 
 @bp.post("/columns/<int:column_id>/cards")
 def create(board_id: int, column_id: int):
-    board, column = get_column_or_404(board_id, column_id)
+    board, column = get_column_or_404(board_id, column_id, "editor")
     form = CardForm()
     if not form.validate():
         response = invalid(form, "partials/card_add_form.html", "Add a card", board=board, column=column)
@@ -72,7 +67,7 @@ def create(board_id: int, column_id: int):
     db.session.add(card)
     db.session.commit()
     return updated("partials/card_created.html", board_url(board), board=board, column=column,
-                   card=card, form=CardForm(formdata=None))
+                   card=card_face(card), form=CardForm(formdata=None))
 
 
 @bp.get("/cards/<int:card_id>")
@@ -83,7 +78,7 @@ def show(board_id: int, card_id: int):
 
 @bp.route("/cards/<int:card_id>", methods=["PUT", "PATCH"])
 def edit(board_id: int, card_id: int):
-    board, card = get_card_or_404(board_id, card_id)
+    board, card = get_card_or_404(board_id, card_id, "editor")
     form = CardEditForm()
     if not form.validate():
         return invalid(form, "partials/card_detail.html", card.title, **detail_context(board, card, form))
@@ -98,12 +93,12 @@ def edit(board_id: int, card_id: int):
     card.version += 1
     db.session.commit()
     return updated("partials/card_saved.html", url_for("cards.show", board_id=board.id, card_id=card.id),
-                   **detail_context(board, card))
+                   face=card_face(card), **detail_context(board, card))
 
 
 @bp.get("/cards/<int:card_id>/move")
 def move_form(board_id: int, card_id: int):
-    board, card = get_card_or_404(board_id, card_id)
+    board, card = get_card_or_404(board_id, card_id, "editor")
     form = MoveCardForm(formdata=None, column_id=card.column_id, position=current_index(card))
     context = detail_context(board, card)
     return page_or_partial("form_page.html", "partials/card_move_form.html", move_form=form,
@@ -118,18 +113,18 @@ def current_index(card: Card) -> int:
 
 @bp.patch("/cards/<int:card_id>/move")
 def move(board_id: int, card_id: int):
-    board, card = get_card_or_404(board_id, card_id)
+    board, card = get_card_or_404(board_id, card_id, "editor")
     form = MoveCardForm()
     if not form.validate():
         abort(422, "; ".join(error for errors in form.errors.values() for error in errors))
-    _, target = get_column_or_404(board.id, form.column_id.data)
+    target = column_of(board, form.column_id.data)
     source_id = card.column_id
     card.position = position_key(target.id, form.position.data, moving=card)
     card.column_id = target.id
     card.version += 1
     db.session.commit()
-    column_ids = {source_id, target.id}
-    lists = {column_id: column_cards(column_id) for column_id in column_ids}
+    faces = group_by_column(card_faces(board.id, column_ids=[source_id, target.id]))
+    lists = {column_id: faces.get(column_id, []) for column_id in (source_id, target.id)}
     response = updated("partials/card_moved.html", board_url(board), board=board, lists=lists)
     if wants_fragment():
         response = make_response(response)
@@ -139,7 +134,7 @@ def move(board_id: int, card_id: int):
 
 @bp.delete("/cards/<int:card_id>")
 def delete(board_id: int, card_id: int):
-    board, card = get_card_or_404(board_id, card_id)
+    board, card = get_card_or_404(board_id, card_id, "editor")
     db.session.delete(card)
     db.session.commit()
     response = make_response(updated("partials/card_deleted.html", board_url(board), card=card))

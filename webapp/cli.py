@@ -4,7 +4,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, select
 
 from .extensions import db
-from .models import Board, BoardColumn, Card, User
+from .models import Board, BoardColumn, BoardMember, Card, User
 from .ordering import keys_after
 
 DEMO_EMAIL = "demo@corkboard.test"
@@ -25,6 +25,7 @@ def init_app(app):
 def create_demo_board(owner: User, title: str, columns: dict[str, list[str]],
                       description: str = "") -> Board:
     board = Board(title=title, owner=owner)
+    board.members = [BoardMember(user=owner, role="owner")]
     for (column_title, cards), column_key in zip(columns.items(), keys_after(None, len(columns))):
         column = BoardColumn(title=column_title, position=column_key)
         column.cards = [Card(board=board, title=card_title, description=description, position=key)

@@ -14,12 +14,16 @@ bp = Blueprint("columns", __name__, url_prefix="/boards/<int:board_id>/columns")
 bp.before_request(require_login)
 
 
-def get_column_or_404(board_id: int, column_id: int) -> tuple[Board, BoardColumn]:
-    board = get_board_or_404(board_id)
+def get_column_or_404(board_id: int, column_id: int, role: str = "viewer") -> tuple[Board, BoardColumn]:
+    board = get_board_or_404(board_id, role)
+    return board, column_of(board, column_id)
+
+
+def column_of(board: Board, column_id: int) -> BoardColumn:
     column = db.session.get(BoardColumn, column_id)
     if column is None or column.board_id != board.id:
         abort(404, "No such column.")
-    return board, column
+    return column
 
 
 def board_url(board: Board) -> str:
@@ -40,7 +44,7 @@ def position_key(board: Board, index: int, moving: BoardColumn | None = None) ->
 
 @bp.post("/")
 def create(board_id: int):
-    board = get_board_or_404(board_id)
+    board = get_board_or_404(board_id, "editor")
     form = ColumnForm()
     if not form.validate():
         return invalid(form, "partials/column_add_form.html", "Add a column", board=board)
@@ -63,7 +67,7 @@ def show(board_id: int, column_id: int):
 
 @bp.get("/<int:column_id>/edit")
 def edit(board_id: int, column_id: int):
-    board, column = get_column_or_404(board_id, column_id)
+    board, column = get_column_or_404(board_id, column_id, "editor")
     form = ColumnForm(obj=column)
     return page_or_partial("form_page.html", "partials/column_title_form.html", board=board,
                            column=column, form=form, form_partial="partials/column_title_form.html",
@@ -72,7 +76,7 @@ def edit(board_id: int, column_id: int):
 
 @bp.route("/<int:column_id>", methods=["PUT", "PATCH"])
 def rename(board_id: int, column_id: int):
-    board, column = get_column_or_404(board_id, column_id)
+    board, column = get_column_or_404(board_id, column_id, "editor")
     form = ColumnForm()
     if not form.validate():
         return invalid(form, "partials/column_title_form.html", "Rename column", board=board, column=column)
@@ -83,7 +87,7 @@ def rename(board_id: int, column_id: int):
 
 @bp.patch("/<int:column_id>/move")
 def move(board_id: int, column_id: int):
-    board, column = get_column_or_404(board_id, column_id)
+    board, column = get_column_or_404(board_id, column_id, "editor")
     form = MoveColumnForm()
     if not form.validate():
         abort(422, "; ".join(error for errors in form.errors.values() for error in errors))
@@ -95,7 +99,7 @@ def move(board_id: int, column_id: int):
 
 @bp.delete("/<int:column_id>")
 def delete(board_id: int, column_id: int):
-    board, column = get_column_or_404(board_id, column_id)
+    board, column = get_column_or_404(board_id, column_id, "editor")
     db.session.delete(column)
     db.session.commit()
     return updated(None, board_url(board))

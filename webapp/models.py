@@ -1,9 +1,11 @@
-"""Database models: users, boards, their columns and cards."""
-from datetime import datetime, timezone
+"""Database models: users, boards and their members, columns, cards and what cards carry."""
+from datetime import date, datetime, timezone
 
 from flask import current_app
 from flask_login import UserMixin
-from sqlalchemy import DateTime, ForeignKey, Index, String, Text, func
+from sqlalchemy import (
+    JSON, Column, Date, DateTime, ForeignKey, Index, String, Table, Text, UniqueConstraint, false, func,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -37,6 +39,13 @@ class User(UserMixin, db.Model):
         return check_password_hash(self.password_hash, password)
 
 
+ROLES = ("viewer", "editor", "owner")  # each role can do what the ones before it can
+
+
+def role_at_least(role: str | None, needed: str) -> bool:
+    return role is not None and ROLES.index(role) >= ROLES.index(needed)
+
+
 class Board(db.Model):
     __tablename__ = "boards"
 
@@ -50,6 +59,69 @@ class Board(db.Model):
         back_populates="board", order_by="BoardColumn.position",
         cascade="all, delete-orphan", passive_deletes=True,
     )
+    members: Mapped[list["BoardMember"]] = relationship(
+        back_populates="board", cascade="all, delete-orphan", passive_deletes=True)
+    labels: Mapped[list["Label"]] = relationship(
+        back_populates="board", order_by="Label.name", cascade="all, delete-orphan", passive_deletes=True)
+
+
+class BoardMember(db.Model):
+    """A user's place on a board: owner, editor (changes cards and columns) or viewer (reads)."""
+    __tablename__ = "board_members"
+    __table_args__ = (UniqueConstraint("board_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+
+    board: Mapped[Board] = relationship(back_populates="members")
+    user: Mapped[User] = relationship()
+
+
+class Invitation(db.Model):
+    """An emailed invitation to a board; the link carries its id, signed, valid 7 days."""
+    __tablename__ = "invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    role: Mapped[str] = mapped_column(String(10))
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    board: Mapped[Board] = relationship()
+    invited_by: Mapped[User | None] = relationship()
+
+
+LABEL_COLORS = ("green", "yellow", "orange", "red", "purple", "blue", "sky", "lime", "pink", "grey")
+
+
+class Label(db.Model):
+    __tablename__ = "labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(50))
+    color: Mapped[str] = mapped_column(String(20))
+
+    board: Mapped[Board] = relationship(back_populates="labels")
+
+
+card_labels = Table(
+    "card_labels", db.metadata,
+    Column("card_id", ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True),
+    Column("label_id", ForeignKey("labels.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
+
+card_assignees = Table(
+    "card_assignees", db.metadata,
+    Column("card_id", ForeignKey("cards.id", ondelete="CASCADE"), primary_key=True),
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True),
+)
 
 
 class BoardColumn(db.Model):
@@ -59,6 +131,8 @@ class BoardColumn(db.Model):
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     position: Mapped[str] = mapped_column(String(ORDER_KEY_MAX))
+    wip_limit: Mapped[int | None]
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     board: Mapped[Board] = relationship(back_populates="columns")
     cards: Mapped[list["Card"]] = relationship(
@@ -77,6 +151,9 @@ class Card(db.Model):
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
     position: Mapped[str] = mapped_column(String(ORDER_KEY_MAX))
+    start_date: Mapped[date | None] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Bumped on every change; an edit based on an older version is refused (409).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
@@ -85,7 +162,79 @@ class Card(db.Model):
 
     board: Mapped[Board] = relationship()
     column: Mapped[BoardColumn] = relationship(back_populates="cards")
+    labels: Mapped[list[Label]] = relationship(secondary=card_labels, order_by=Label.name)
+    assignees: Mapped[list[User]] = relationship(secondary=card_assignees, order_by=User.name)
+    checklist: Mapped[list["ChecklistItem"]] = relationship(
+        back_populates="card", order_by="ChecklistItem.position",
+        cascade="all, delete-orphan", passive_deletes=True)
+    comments: Mapped[list["Comment"]] = relationship(
+        back_populates="card", order_by="Comment.created_at",
+        cascade="all, delete-orphan", passive_deletes=True)
+    attachments: Mapped[list["Attachment"]] = relationship(
+        back_populates="card", order_by="Attachment.created_at",
+        cascade="all, delete-orphan", passive_deletes=True)
 
     @property
     def has_description(self) -> bool:
         return bool(self.description)
+
+
+class ChecklistItem(db.Model):
+    __tablename__ = "checklist_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(TITLE_MAX))
+    done: Mapped[bool] = mapped_column(default=False, server_default=false())
+    position: Mapped[str] = mapped_column(String(ORDER_KEY_MAX))
+
+    card: Mapped[Card] = relationship(back_populates="checklist")
+
+
+class Comment(db.Model):
+    __tablename__ = "comments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    card: Mapped[Card] = relationship(back_populates="comments")
+    author: Mapped[User | None] = relationship()
+
+
+class Attachment(db.Model):
+    """A file on a card. The bytes live under instance/uploads/, named by their SHA-256."""
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
+    uploader_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    filename: Mapped[str] = mapped_column(String(255))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    is_image: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+
+    card: Mapped[Card] = relationship(back_populates="attachments")
+    uploader: Mapped[User | None] = relationship()
+
+
+class Activity(db.Model):
+    """Who did what, when: "Ada moved 'Fix login' from Doing to Done"."""
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_board_created", "board_id", "created_at"),
+                      Index("ix_activities_card_created", "card_id", "created_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
+    card_id: Mapped[int | None] = mapped_column(ForeignKey("cards.id", ondelete="SET NULL"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    verb: Mapped[str] = mapped_column(String(40))
+    details: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+
+    actor: Mapped[User | None] = relationship()
