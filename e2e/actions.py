@@ -100,23 +100,33 @@ def is_move(response: Response) -> bool:
     return response.request.method == "PATCH" and response.url.endswith("/move")
 
 
-def drag(page: Page, source: Locator, target: Locator, *, to: str = "center") -> None:
-    """Drag with a real pointer: press, move in small steps, release (SortableJS needs motion).
+SORTABLE_ANIMATION_MS = 150  # `animation` in static/app.js
 
-    `to` is where on the target to let go: "top" (drop before it), "center" or "bottom" (after it).
+
+def drag(page: Page, source: Locator, target: Locator, *, to: str = "center") -> None:
+    """Drag like a person: press, move in small steps, rest on the target, release.
+
+    SortableJS reacts to real pointer motion and ignores items that are still sliding
+    (its animation), so the pointer moves in short hops with pauses and rests on the
+    target until the list has settled. `to` is where on the target to let go: "top"
+    (before it), "center" or "bottom" (after it; a card from another column goes after
+    it when dropped on its lower half).
     """
     source.scroll_into_view_if_needed()
     start = source.bounding_box()
     end = target.bounding_box()
-    assert start and end, "drag: source or target is not on screen"
+    assert start and end, "drag: the source or the target is not on screen"
     x0, y0 = start["x"] + start["width"] / 2, start["y"] + start["height"] / 2
     x1 = end["x"] + end["width"] / 2
-    y1 = {"top": end["y"] + end["height"] * 0.2,
-          "center": end["y"] + end["height"] / 2,
-          "bottom": end["y"] + end["height"] * 0.8}[to]
+    y1 = end["y"] + end["height"] * {"top": 0.25, "center": 0.5, "bottom": 0.75}[to]
     page.mouse.move(x0, y0)
     page.mouse.down()
-    page.mouse.move(x0 + 4, y0 + 4, steps=4)
-    page.mouse.move(x1, y1, steps=20)
-    page.mouse.move(x1, y1 + 1, steps=2)
+    page.mouse.move(x0 + 5, y0 + 5, steps=3)
+    hops = 8
+    for hop in range(1, hops + 1):
+        page.mouse.move(x0 + (x1 - x0) * hop / hops, y0 + (y1 - y0) * hop / hops, steps=3)
+        page.wait_for_timeout(25)
+    for wiggle in (1, -1, 0):  # rest on the target while the list settles
+        page.wait_for_timeout(SORTABLE_ANIMATION_MS + 50)
+        page.mouse.move(x1 + wiggle, y1, steps=2)
     page.mouse.up()

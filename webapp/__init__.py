@@ -39,12 +39,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     htmx.init_app(app)
     mail_module.init_app(app)
 
-    from . import auth, boards, cards, columns, main
+    from . import attachments, auth, boards, cards, checklists, columns, comments, labels, main, members
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(boards.bp)
     app.register_blueprint(columns.bp)
     app.register_blueprint(cards.bp)
+    app.register_blueprint(members.bp)
+    app.register_blueprint(labels.bp)
+    app.register_blueprint(checklists.bp)
+    app.register_blueprint(comments.bp)
+    app.register_blueprint(attachments.bp)
 
     from . import activity, cli
     cli.init_app(app)

@@ -1,0 +1,4 @@
+"""Attachments: (being built)."""
+from flask import Blueprint
+
+bp = Blueprint("attachments", __name__)

@@ -1,0 +1,4 @@
+"""Checklists: (being built)."""
+from flask import Blueprint
+
+bp = Blueprint("checklists", __name__)

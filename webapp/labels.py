@@ -1,0 +1,4 @@
+"""Labels: (being built)."""
+from flask import Blueprint
+
+bp = Blueprint("labels", __name__)

@@ -1,0 +1,4 @@
+"""Members: (being built)."""
+from flask import Blueprint
+
+bp = Blueprint("members", __name__)
