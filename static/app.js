@@ -68,6 +68,25 @@
     if (columns && /\/move$/.test(event.detail.pathInfo.requestPath)) refreshBoard(columns);
   });
 
+  // The "Clear filters" link shows while the URL carries filters.
+  document.addEventListener("htmx:pushedIntoHistory", function () {
+    var clear = document.querySelector("#board-filters .clear-filters");
+    if (clear) clear.hidden = !location.search.replace("?", "").replace(/(^|&)[^=&]+=(?=&|$)/g, "");
+  });
+
+  // Back and forward restore the board from htmx's history cache; bring the filter form in line with the URL.
+  document.addEventListener("htmx:historyRestore", function () {
+    var form = document.getElementById("board-filters");
+    if (!form) return;
+    var params = new URLSearchParams(location.search);
+    form.elements.q.value = params.get("q") || "";
+    form.elements.due.value = params.get("due") || "";
+    form.querySelectorAll("input[type=checkbox]").forEach(function (box) {
+      box.checked = params.getAll(box.name).indexOf(box.value) !== -1;
+    });
+    form.querySelector(".clear-filters").hidden = !location.search.replace("?", "");
+  });
+
   function each(root, selector, init) {
     if (root.matches && root.matches(selector)) init(root);
     if (root.querySelectorAll) root.querySelectorAll(selector).forEach(init);

@@ -39,7 +39,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     htmx.init_app(app)
     mail_module.init_app(app)
 
-    from . import attachments, auth, boards, cards, checklists, columns, comments, labels, main, members
+    from . import activity, attachments, auth, boards, cards, checklists, columns, comments, labels, main, members
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(boards.bp)
@@ -50,8 +50,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(checklists.bp)
     app.register_blueprint(comments.bp)
     app.register_blueprint(attachments.bp)
+    app.register_blueprint(activity.bp)
 
-    from . import activity, cli
+    from . import cli
     cli.init_app(app)
     app.add_template_filter(activity.describe)
     app.add_template_filter(activity.time_ago)

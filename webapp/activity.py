@@ -1,10 +1,15 @@
 """The activity log: who did what, when. Written in the same transaction as the change."""
 from datetime import datetime, timezone
 
+from flask import Blueprint, request
 from flask_login import current_user
 from markupsafe import Markup, escape
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
 
+from .auth import require_login
 from .extensions import db
+from .hypermedia import page_or_partial
 from .models import Activity
 
 
@@ -88,3 +93,41 @@ def time_ago(moment: datetime, now: datetime | None = None) -> str:
                 return moment.strftime("%-d %b %Y")
             return f"{count} {unit}{'s' if count != 1 else ''} ago"
     return "just now"
+
+
+# Views: the board's activity page, and a card's activity (loaded into its detail).
+
+bp = Blueprint("activity", __name__, url_prefix="/boards/<int:board_id>")
+bp.before_request(require_login)
+
+PAGE_SIZE = 50
+
+
+def latest(board_id: int, card_id: int | None = None, before: int | None = None) -> list[Activity]:
+    statement = (select(Activity).where(Activity.board_id == board_id)
+                 .options(selectinload(Activity.actor)).order_by(Activity.id.desc()).limit(PAGE_SIZE))
+    if card_id is not None:
+        statement = statement.where(Activity.card_id == card_id)
+    if before:
+        statement = statement.where(Activity.id < before)
+    return db.session.scalars(statement).all()
+
+
+@bp.get("/activity")
+def board_activity(board_id: int):
+    from .boards import get_board_or_404
+    board = get_board_or_404(board_id)
+    before = request.args.get("before", type=int)
+    activities = latest(board.id, before=before)
+    return page_or_partial("activity.html", "partials/activity_list.html", board=board,
+                           activities=activities, more=len(activities) == PAGE_SIZE)
+
+
+@bp.get("/cards/<int:card_id>/activity")
+def card_activity(board_id: int, card_id: int):
+    from .cards import get_card_or_404
+    board, card = get_card_or_404(board_id, card_id)
+    before = request.args.get("before", type=int)
+    activities = latest(board.id, card_id=card.id, before=before)
+    return page_or_partial("activity.html", "partials/activity_list.html", board=board, card=card,
+                           activities=activities, more=len(activities) == PAGE_SIZE)

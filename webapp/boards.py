@@ -1,13 +1,15 @@
 """Boards: the list of my boards, one board's page, rename, delete, search."""
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.orm import contains_eager, selectinload
 
+from .activity import record
 from .auth import require_login
 from .extensions import db
 from .forms import BoardForm, ColumnForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
-from .models import Board, BoardColumn, BoardMember, role_at_least
+from .models import Board, BoardColumn, BoardMember, Card, User, role_at_least
 from .ordering import keys_after
 from .queries import CardFilters, card_faces, group_by_column
 
@@ -59,8 +61,13 @@ def board_context(board: Board, filters: CardFilters | None = None) -> dict:
         select(BoardColumn).where(BoardColumn.board_id == board.id, BoardColumn.archived_at.is_(None))
         .order_by(BoardColumn.position, BoardColumn.id)
     ).all()
+    # Filtered, a column shows fewer cards than it holds: its count and WIP warning need the real total.
+    totals = dict(db.session.execute(
+        select(Card.column_id, func.count()).where(Card.board_id == board.id, Card.archived_at.is_(None))
+        .group_by(Card.column_id)).all()) if filters else None
     return {"board": board, "columns": columns, "filters": filters, "q": filters.text,
-            "cards": group_by_column(card_faces(board.id, filters=filters))}
+            "cards": group_by_column(card_faces(board.id, filters=filters)),
+            "column_totals": totals and {column.id: totals.get(column.id, 0) for column in columns}}
 
 
 @bp.get("/")
@@ -82,6 +89,8 @@ def create():
     board.columns = [BoardColumn(title=title, position=key)
                      for title, key in zip(DEFAULT_COLUMNS, keys_after(None, len(DEFAULT_COLUMNS)))]
     db.session.add(board)
+    db.session.flush()
+    record(board.id, "board.created")
     db.session.commit()
     return redirect(url_for("boards.show", board_id=board.id), 303)
 
@@ -90,7 +99,13 @@ def create():
 def show(board_id: int):
     board = get_board_or_404(board_id)
     context = board_context(board, CardFilters.from_args(request.args))
-    return page_or_partial("board.html", "partials/columns.html",
+    if wants_fragment():
+        return page_or_partial("board.html", "partials/columns.html", **context)
+    # The filter bar offers the board's labels and members.
+    members = db.session.scalars(
+        select(BoardMember).join(BoardMember.user).where(BoardMember.board_id == board.id)
+        .options(contains_eager(BoardMember.user)).order_by(User.name)).all()
+    return page_or_partial("board.html", "partials/columns.html", labels=board.labels, members=members,
                            column_form=ColumnForm(formdata=None), **context)
 
 
@@ -117,6 +132,7 @@ def rename(board_id: int):
     if not form.validate():
         return invalid(form, "partials/board_title_form.html", "Rename board", board=board)
     board.title = form.title.data
+    record(board.id, "board.renamed", title=board.title)
     db.session.commit()
     return updated("partials/board_title.html", url_for("boards.show", board_id=board.id), board=board)
 
@@ -131,3 +147,15 @@ def delete(board_id: int):
     if wants_fragment():
         return "", 200, {"HX-Redirect": url_for("boards.index")}
     return redirect(url_for("boards.index"), 303)
+
+
+@bp.get("/<int:board_id>/archive")
+def archive(board_id: int):
+    board = get_board_or_404(board_id)
+    columns = db.session.scalars(
+        select(BoardColumn).where(BoardColumn.board_id == board.id, BoardColumn.archived_at.is_not(None))
+        .order_by(BoardColumn.archived_at.desc())).all()
+    cards = db.session.scalars(
+        select(Card).where(Card.board_id == board.id, Card.archived_at.is_not(None))
+        .options(selectinload(Card.column)).order_by(Card.archived_at.desc())).all()
+    return render_template("archive.html", board=board, archived_columns=columns, archived_cards=cards)

@@ -2,13 +2,14 @@
 from flask import Blueprint, abort, make_response, render_template, url_for
 from sqlalchemy import func, select
 
+from .activity import record
 from .auth import require_login
-from .columns import board_url, column_of, get_column_or_404
+from .columns import board_url, column_counts, column_of, get_column_or_404
 from .boards import get_board_or_404
 from .extensions import db
 from .forms import CardEditForm, CardForm, MoveCardForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
-from .models import Board, BoardColumn, Card
+from .models import Board, BoardColumn, Card, utcnow
 from .ordering import key_between
 from .queries import card_face, card_faces, group_by_column
 
@@ -27,7 +28,7 @@ def get_card_or_404(board_id: int, card_id: int, role: str = "viewer") -> tuple[
 def position_key(column_id: int, index: int, moving: Card) -> str:
     """The order key that puts `moving` at `index` among the column's other cards."""
     keys = db.session.scalars(
-        select(Card.position).where(Card.column_id == column_id, Card.id != moving.id)
+        select(Card.position).where(Card.column_id == column_id, Card.id != moving.id, Card.archived_at.is_(None))
         .order_by(Card.position, Card.id)
     ).all()
     index = min(index, len(keys))
@@ -65,9 +66,11 @@ def create(board_id: int, column_id: int):
     card = Card(board_id=board.id, column_id=column.id, title=form.title.data,
                 position=key_between(last, None))
     db.session.add(card)
+    db.session.flush()
+    record(board.id, "card.created", card=card, column=column.title)
     db.session.commit()
     return updated("partials/card_created.html", board_url(board), board=board, column=column,
-                   card=card_face(card), form=CardForm(formdata=None))
+                   card=card_face(card), form=CardForm(formdata=None), counts=column_counts(board, [column.id]))
 
 
 @bp.get("/cards/<int:card_id>")
@@ -91,6 +94,7 @@ def edit(board_id: int, card_id: int):
     card.title = form.title.data
     card.description = form.description.data or ""
     card.version += 1
+    record(board.id, "card.edited", card=card)
     db.session.commit()
     return updated("partials/card_saved.html", url_for("cards.show", board_id=board.id, card_id=card.id),
                    face=card_face(card), **detail_context(board, card))
@@ -108,7 +112,8 @@ def move_form(board_id: int, card_id: int):
 
 def current_index(card: Card) -> int:
     return db.session.scalar(
-        select(func.count()).where(Card.column_id == card.column_id, Card.position < card.position))
+        select(func.count()).where(Card.column_id == card.column_id, Card.position < card.position,
+                                   Card.archived_at.is_(None)))
 
 
 @bp.patch("/cards/<int:card_id>/move")
@@ -120,12 +125,17 @@ def move(board_id: int, card_id: int):
     target = column_of(board, form.column_id.data)
     source_id = card.column_id
     card.position = position_key(target.id, form.position.data, moving=card)
+    if source_id != target.id:
+        record(board.id, "card.moved", card=card, source=card.column.title, target=target.title)
+    else:
+        record(board.id, "card.reordered", card=card, column=target.title)
     card.column_id = target.id
     card.version += 1
     db.session.commit()
     faces = group_by_column(card_faces(board.id, column_ids=[source_id, target.id]))
     lists = {column_id: faces.get(column_id, []) for column_id in (source_id, target.id)}
-    response = updated("partials/card_moved.html", board_url(board), board=board, lists=lists)
+    response = updated("partials/card_moved.html", board_url(board), board=board, lists=lists,
+                       counts=column_counts(board, lists))
     if wants_fragment():
         response = make_response(response)
         response.headers["HX-Trigger"] = "closeDialog"
@@ -135,9 +145,40 @@ def move(board_id: int, card_id: int):
 @bp.delete("/cards/<int:card_id>")
 def delete(board_id: int, card_id: int):
     board, card = get_card_or_404(board_id, card_id, "editor")
+    record(board.id, "card.deleted", card=card)
     db.session.delete(card)
     db.session.commit()
-    response = make_response(updated("partials/card_deleted.html", board_url(board), card=card))
+    return removed(board, card)
+
+
+def removed(board: Board, card: Card):
+    """The card leaves the board (deleted or archived): drop its face, update its column's count."""
+    response = make_response(updated("partials/card_removed.html", board_url(board), card=card,
+                                      counts=column_counts(board, [card.column_id])))
     if wants_fragment():
         response.headers["HX-Trigger"] = "closeDialog"
     return response
+
+
+@bp.patch("/cards/<int:card_id>/archive")
+def archive(board_id: int, card_id: int):
+    board, card = get_card_or_404(board_id, card_id, "editor")
+    if card.archived_at is None:
+        card.archived_at = utcnow()
+        card.version += 1
+        record(board.id, "card.archived", card=card)
+        db.session.commit()
+    return removed(board, card)
+
+
+@bp.patch("/cards/<int:card_id>/restore")
+def restore(board_id: int, card_id: int):
+    board, card = get_card_or_404(board_id, card_id, "editor")
+    if card.column.archived_at is not None:
+        abort(409, f"Its column “{card.column.title}” is archived: restore the column first.")
+    if card.archived_at is not None:
+        card.archived_at = None
+        card.version += 1
+        record(board.id, "card.restored", card=card)
+        db.session.commit()
+    return updated(None, url_for("boards.archive", board_id=board.id))

@@ -1,13 +1,14 @@
-"""Columns of a board: add, rename, reorder, delete."""
+"""Columns of a board: add, rename, reorder, WIP limits, archive and restore, delete."""
 from flask import Blueprint, abort, redirect, render_template, url_for
 from sqlalchemy import func, select
 
+from .activity import record
 from .auth import require_login
 from .boards import board_context, get_board_or_404
 from .extensions import db
-from .forms import ColumnForm, MoveColumnForm
+from .forms import ColumnForm, MoveColumnForm, WipLimitForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
-from .models import Board, BoardColumn
+from .models import Board, BoardColumn, Card, utcnow
 from .ordering import key_between
 
 bp = Blueprint("columns", __name__, url_prefix="/boards/<int:board_id>/columns")
@@ -24,6 +25,15 @@ def column_of(board: Board, column_id: int) -> BoardColumn:
     if column is None or column.board_id != board.id:
         abort(404, "No such column.")
     return column
+
+
+def column_counts(board: Board, column_ids) -> list[tuple[BoardColumn, int]]:
+    """Columns with how many active cards they hold, for their header counts and WIP warnings."""
+    counts = dict(db.session.execute(
+        select(Card.column_id, func.count()).where(Card.column_id.in_(column_ids), Card.archived_at.is_(None))
+        .group_by(Card.column_id)).all())
+    columns = db.session.scalars(select(BoardColumn).where(BoardColumn.id.in_(column_ids))).all()
+    return [(column, counts.get(column.id, 0)) for column in columns]
 
 
 def board_url(board: Board) -> str:
@@ -51,6 +61,7 @@ def create(board_id: int):
     last = db.session.scalar(select(func.max(BoardColumn.position)).where(BoardColumn.board_id == board.id))
     column = BoardColumn(board_id=board.id, title=form.title.data, position=key_between(last, None))
     db.session.add(column)
+    record(board.id, "column.created", column=column.title)
     db.session.commit()
     return updated("partials/column_created.html", board_url(board), board=board, column=column,
                    cards=[], column_form=ColumnForm(formdata=None))
@@ -80,6 +91,7 @@ def rename(board_id: int, column_id: int):
     form = ColumnForm()
     if not form.validate():
         return invalid(form, "partials/column_title_form.html", "Rename column", board=board, column=column)
+    record(board.id, "column.renamed", old=column.title, column=form.title.data)
     column.title = form.title.data
     db.session.commit()
     return updated("partials/column_title.html", board_url(board), board=board, column=column)
@@ -92,6 +104,7 @@ def move(board_id: int, column_id: int):
     if not form.validate():
         abort(422, "; ".join(error for errors in form.errors.values() for error in errors))
     column.position = position_key(board, form.position.data, moving=column)
+    record(board.id, "column.moved", column=column.title)
     db.session.commit()
     return updated("partials/columns.html", board_url(board), column_form=ColumnForm(formdata=None),
                    **board_context(board))
@@ -100,6 +113,40 @@ def move(board_id: int, column_id: int):
 @bp.delete("/<int:column_id>")
 def delete(board_id: int, column_id: int):
     board, column = get_column_or_404(board_id, column_id, "editor")
+    record(board.id, "column.deleted", column=column.title)
     db.session.delete(column)
     db.session.commit()
     return updated(None, board_url(board))
+
+
+@bp.patch("/<int:column_id>/wip")
+def set_wip_limit(board_id: int, column_id: int):
+    board, column = get_column_or_404(board_id, column_id, "editor")
+    form = WipLimitForm()
+    if not form.validate():
+        abort(422, " ".join(error for errors in form.errors.values() for error in errors))
+    column.wip_limit = form.wip_limit.data or None
+    record(board.id, "column.wip_changed", column=column.title, limit=column.wip_limit or "none")
+    db.session.commit()
+    return updated("partials/column_counts.html", board_url(board),
+                   counts=column_counts(board, [column.id]), oob=False)
+
+
+@bp.patch("/<int:column_id>/archive")
+def archive(board_id: int, column_id: int):
+    board, column = get_column_or_404(board_id, column_id, "editor")
+    if column.archived_at is None:
+        column.archived_at = utcnow()
+        record(board.id, "column.archived", column=column.title)
+        db.session.commit()
+    return updated(None, board_url(board))
+
+
+@bp.patch("/<int:column_id>/restore")
+def restore(board_id: int, column_id: int):
+    board, column = get_column_or_404(board_id, column_id, "editor")
+    if column.archived_at is not None:
+        column.archived_at = None
+        record(board.id, "column.restored", column=column.title)
+        db.session.commit()
+    return updated(None, url_for("boards.archive", board_id=board.id))

@@ -29,6 +29,10 @@ def from_environment() -> dict:
         "SQLALCHEMY_DATABASE_URI": database_url(),
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
+        # Each attached file; several files in one upload still share MAX_CONTENT_LENGTH.
+        "MAX_ATTACHMENT_SIZE": int(os.environ.get("MAX_ATTACHMENT_MB", "10")) * 1024 * 1024,
+        # Where attachments are kept, outside static/; unset means instance/uploads.
+        "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER"),
         # The board page stays open for hours: its CSRF token lasts as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],

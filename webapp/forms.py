@@ -1,7 +1,7 @@
 """Flask-WTF forms. Every form carries the CSRF token; HTMX sends it as a header."""
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
 from .models import TITLE_MAX
 
@@ -73,5 +73,121 @@ class MoveColumnForm(FlaskForm):
         InputRequired("Choose a position."), NumberRange(min=0, message="Positions start at 1.")])
 
 
-class DeleteForm(FlaskForm):
-    """No fields: it carries the CSRF token for a plain-form delete."""
+class WipLimitForm(FlaskForm):
+    wip_limit = IntegerField("WIP limit", validators=[
+        Optional(), NumberRange(min=1, max=999, message="Use a number from 1 to 999, or leave it empty.")])
+
+
+# --- Members, invitations and password reset (members.py, auth.py) ---------------------------
+
+from wtforms import SelectField  # noqa: E402  (kept with the forms that use it)
+
+ROLE_CHOICES = [("viewer", "Viewer (reads only)"), ("editor", "Editor (changes cards and columns)"),
+                ("owner", "Owner (also manages members)")]
+
+
+def _email_field(label: str, missing: str) -> EmailField:
+    return EmailField(label, validators=[DataRequired(missing), Email("That is not an email address."),
+                                         Length(max=254, message="That address is too long.")],
+                      filters=[lambda v: v.strip().lower() if v else v])
+
+
+class RoleField(SelectField):
+    def __init__(self, label="Role", **kwargs):
+        super().__init__(label, choices=ROLE_CHOICES, validate_choice=False, **kwargs)
+
+    def pre_validate(self, form):
+        if self.data not in dict(ROLE_CHOICES):
+            raise ValueError("Choose viewer, editor or owner.")
+
+
+class InviteForm(FlaskForm):
+    email = _email_field("Email", "Enter the email address to invite.")
+    role = RoleField(default="editor")
+
+
+class RoleForm(FlaskForm):
+    role = RoleField()
+
+
+class PasswordResetRequestForm(FlaskForm):
+    email = _email_field("Email", "Enter your email address.")
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField("New password", validators=[
+        DataRequired("Choose a password."), Length(min=8, max=200, message="Use at least 8 characters.")])
+    confirm = PasswordField("Repeat password", validators=[EqualTo("password", "The passwords differ.")])
+
+
+# --- Rich card content: labels, assignees, dates, checklists, comments --------------------------
+from wtforms import DateField, SelectField, SelectMultipleField  # noqa: E402
+from wtforms.validators import Optional, ValidationError  # noqa: E402
+
+from .models import LABEL_COLORS  # noqa: E402
+
+LABEL_NAME_MAX = 50
+COMMENT_MAX = 10_000
+
+
+def _strip(value):
+    return value.strip() if isinstance(value, str) else value
+
+
+class LabelForm(FlaskForm):
+    name = StringField("Label name", filters=[_strip], validators=[
+        DataRequired("Give the label a name."),
+        Length(max=LABEL_NAME_MAX, message=f"Keep it under {LABEL_NAME_MAX} characters.")])
+    color = SelectField("Colour", choices=[(color, color.capitalize()) for color in LABEL_COLORS],
+                        default=LABEL_COLORS[0], validate_choice=True,
+                        invalid_choice_message="Choose one of the colours offered.")
+
+
+class IdsField(SelectMultipleField):
+    """Several ids ticked among the choices the view sets (`field.choices = [(id, name)]`)."""
+
+    def __init__(self, label, unknown_message, **kwargs):
+        super().__init__(label, coerce=int, invalid_value_message=unknown_message,
+                         invalid_choice_message=unknown_message, **kwargs)
+
+
+class CardLabelsForm(FlaskForm):
+    labels = IdsField("Labels", "That label is not one of this board's labels.")
+
+
+class CardAssigneesForm(FlaskForm):
+    assignees = IdsField("Assignees", "Only members of this board can be assigned.")
+
+
+class DayField(DateField):
+    """An optional `<input type="date">`: empty means no date."""
+
+    def __init__(self, label, **kwargs):
+        super().__init__(label, validators=[Optional()],
+                         invalid_value_message="Enter a date like 2025-03-31.", **kwargs)
+
+
+class CardDetailsForm(CardEditForm):
+    """The card's own fields: title, description (Markdown), start and due dates."""
+    start_date = DayField("Start date")
+    due_date = DayField("Due date")
+
+    def validate_due_date(self, field):
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError("The due date can't be before the start date.")
+
+
+class ChecklistItemForm(FlaskForm):
+    text = StringField("Checklist item", filters=[_strip], validators=[
+        DataRequired("Write the item first."),
+        Length(max=TITLE_MAX, message=f"Keep it under {TITLE_MAX} characters.")])
+
+
+class ChecklistTickForm(FlaskForm):
+    done = BooleanField("Done")
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField("Comment", filters=[_strip], validators=[
+        DataRequired("Write something first."),
+        Length(max=COMMENT_MAX, message=f"Keep it under {COMMENT_MAX} characters.")])
