@@ -108,8 +108,10 @@ def free_port() -> int:
 
 
 def migrate(env: dict) -> None:
-    subprocess.run([str(VENV_BIN / "flask"), "--app", "webapp", "db", "upgrade"],
-                   cwd=ROOT, env=env, check=True, capture_output=True, text=True)
+    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "webapp", "db", "upgrade"],
+                          cwd=ROOT, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"flask db upgrade failed:\n{done.stdout}{done.stderr}")
 
 
 def seed(card_count: int) -> tuple[int, int]:
@@ -265,11 +267,18 @@ def run_wrk(wrk: str, url: str, args, seconds: int, headers: list[str]) -> dict:
         cmd += ["-H", header]
     cmd.append(url)
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+
+    def find(pattern, flags=0):
+        match = re.search(pattern, out, flags)
+        if not match:
+            raise RuntimeError(f"cannot read {pattern!r} in the output of {' '.join(cmd)}:\n{out}")
+        return match
+
     result = {"raw": out, "non2xx": 0, "socket_errors": ""}
-    result["rps"] = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    result["rps"] = float(find(r"Requests/sec:\s+([\d.]+)").group(1))
     for pct in ("50", "99"):
-        result[f"p{pct}"] = to_ms(re.search(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", out, re.M).group(1))
-    total = re.search(r"(\d+) requests in ([\d.]+\w+), ([\d.]+)(\w+) read", out)
+        result[f"p{pct}"] = to_ms(find(rf"^\s+{pct}(?:\.000)?%\s+(\S+)", re.M).group(1))
+    total = find(r"(\d+) requests in ([\d.]+\w+), ([\d.]+)(\w+) read")
     result["requests"] = int(total.group(1))
     result["bytes"] = float(total.group(3)) * UNIT_BYTES[total.group(4)]
     non2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -417,7 +426,9 @@ def main(argv=None) -> int:
             if other > 0.25:
                 print(f"warning: other processes used {other:.2f} CPUs during the {name} run; "
                       "the figures are pessimistic, run again on a quiet machine")
-        print(f"HTML {bytes_per_card:.0f} bytes per card")
+        cores = os.cpu_count() or 1
+        print(f"HTML {bytes_per_card:.0f} bytes per card; if CPU-bound on {cores} idle cores: board ~"
+              f"{cores * 1000 / board['cpu_ms']:.0f} req/s, healthz ~{cores * 1000 / ceiling['cpu_ms']:.0f} req/s")
         for problem in problems:
             print(f"ERROR: {problem}")
         print(f"board{args.cards} rps={board['rps']:.0f} p50_ms={fmt_ms(board['p50'])} "
