@@ -1,6 +1,13 @@
-"""The landing page and the liveness check."""
+"""The landing page, "My cards" and the liveness check."""
+from itertools import groupby
+
 from flask import Blueprint, redirect, render_template, url_for
-from flask_login import current_user
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
+
+from .extensions import db
+from .models import Board, BoardColumn, BoardMember, Card, card_assignees
 
 bp = Blueprint("main", __name__)
 
@@ -10,6 +17,24 @@ def index():
     if current_user.is_authenticated:
         return redirect(url_for("boards.index"))
     return render_template("index.html")
+
+
+@bp.get("/my-cards")
+@login_required
+def my_cards():
+    """Every card assigned to me on the boards I belong to, grouped by board, soonest due first."""
+    cards = db.session.scalars(
+        select(Card)
+        .join(card_assignees, card_assignees.c.card_id == Card.id)
+        .join(Card.board).join(Card.column)
+        .join(BoardMember, (BoardMember.board_id == Card.board_id) & (BoardMember.user_id == current_user.id))
+        .where(card_assignees.c.user_id == current_user.id, Card.archived_at.is_(None),
+               BoardColumn.archived_at.is_(None))
+        .options(contains_eager(Card.board), contains_eager(Card.column))
+        .order_by(Board.title, Board.id, Card.due_date.is_(None), Card.due_date, Card.title)
+    ).all()
+    groups = [(board, list(board_cards)) for board, board_cards in groupby(cards, key=lambda card: card.board)]
+    return render_template("my_cards.html", groups=groups)
 
 
 @bp.get("/healthz")
