@@ -8,6 +8,7 @@ from sqlalchemy.engine import Engine
 
 from . import config
 from . import mail as mail_module
+from . import pagecache
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .hypermedia import MethodOverrideMiddleware
 
@@ -38,13 +39,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     csrf.init_app(app)
     htmx.init_app(app)
     mail_module.init_app(app)
+    pagecache.init_app(app)
 
-    from . import activity, attachments, auth, boards, cards, checklists, columns, comments, labels, main, members
+    from . import activity, attachments, auth, boards, card_fields, cards, checklists, columns, comments, labels, main, members
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(boards.bp)
     app.register_blueprint(columns.bp)
     app.register_blueprint(cards.bp)
+    app.register_blueprint(card_fields.bp)
     app.register_blueprint(members.bp)
     app.register_blueprint(labels.bp)
     app.register_blueprint(checklists.bp)
@@ -52,10 +55,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(attachments.bp)
     app.register_blueprint(activity.bp)
 
-    from . import cli
+    from . import cli, markdown
     cli.init_app(app)
     app.add_template_filter(activity.describe)
     app.add_template_filter(activity.time_ago)
+    app.add_template_filter(markdown.render, "markdown")
 
     from . import errors
     errors.init_app(app)

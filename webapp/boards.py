@@ -1,5 +1,6 @@
 """Boards: the list of my boards, one board's page, rename, delete, search."""
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
+from markupsafe import Markup
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, selectinload
@@ -11,6 +12,7 @@ from .forms import BoardForm, ColumnForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
 from .models import Board, BoardColumn, BoardMember, Card, User, role_at_least
 from .ordering import keys_after
+from .pagecache import cached_board_body
 from .queries import CardFilters, card_faces, group_by_column
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
@@ -98,15 +100,25 @@ def create():
 @bp.get("/<int:board_id>")
 def show(board_id: int):
     board = get_board_or_404(board_id)
-    context = board_context(board, CardFilters.from_args(request.args))
+    filters = CardFilters.from_args(request.args)
     if wants_fragment():
-        return page_or_partial("board.html", "partials/columns.html", **context)
+        return page_or_partial("board.html", "partials/columns.html", **board_context(board, filters))
+    if filters:
+        body = render_board_body(board, filters)
+    else:
+        body = cached_board_body(board.id, g.board_role, lambda: render_board_body(board, filters))
+    response = make_response(render_template("board.html", board=board, board_body=Markup(body)))
+    response.vary.add("HX-Request")
+    return response
+
+
+def render_board_body(board: Board, filters: CardFilters) -> str:
     # The filter bar offers the board's labels and members.
     members = db.session.scalars(
         select(BoardMember).join(BoardMember.user).where(BoardMember.board_id == board.id)
         .options(contains_eager(BoardMember.user)).order_by(User.name)).all()
-    return page_or_partial("board.html", "partials/columns.html", labels=board.labels, members=members,
-                           column_form=ColumnForm(formdata=None), **context)
+    return render_template("board_body.html", labels=board.labels, members=members,
+                           column_form=ColumnForm(formdata=None), **board_context(board, filters))
 
 
 @bp.get("/<int:board_id>/title")

@@ -24,10 +24,12 @@ def database_url() -> str:
 
 
 def from_environment() -> dict:
+    url = database_url()
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
-        "SQLALCHEMY_DATABASE_URI": database_url(),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_DATABASE_URI": url,
+        # A server connection can drop while pooled; a SQLite file cannot.
+        "SQLALCHEMY_ENGINE_OPTIONS": {} if url.startswith("sqlite") else {"pool_pre_ping": True},
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         # Each attached file; several files in one upload still share MAX_CONTENT_LENGTH.
         "MAX_ATTACHMENT_SIZE": int(os.environ.get("MAX_ATTACHMENT_MB", "10")) * 1024 * 1024,

@@ -226,8 +226,9 @@ class Attachment(db.Model):
 class Activity(db.Model):
     """Who did what, when: "Ada moved 'Fix login' from Doing to Done"."""
     __tablename__ = "activities"
-    __table_args__ = (Index("ix_activities_board_created", "board_id", "created_at"),
-                      Index("ix_activities_card_created", "card_id", "created_at"))
+    # Newest first by id; the board's newest id is also its version (webapp/pagecache.py).
+    __table_args__ = (Index("ix_activities_board_id_id", "board_id", "id"),
+                      Index("ix_activities_card_id_id", "card_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))

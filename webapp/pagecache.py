@@ -1,0 +1,72 @@
+"""Rendered board bodies, kept per process and keyed by the board's latest activity.
+
+Every change to a board records an activity in the same transaction, so the newest
+activity id is the board's version: a new change means a new key, and an old body is
+never served. The body holds nothing personal except CSRF tokens, which are rendered
+as a placeholder and filled in per request.
+"""
+import secrets
+import threading
+from collections import OrderedDict
+from datetime import date
+
+from flask import current_app, g
+from flask_wtf.csrf import generate_csrf
+from sqlalchemy import func, select
+
+from .extensions import db
+from .models import Activity
+
+TOKEN_PLACEHOLDER = "csrf-" + secrets.token_hex(16)
+
+
+class RenderedCache:
+    """A small thread-safe LRU of rendered HTML."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key):
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+def init_app(app) -> None:
+    app.extensions["board_bodies"] = RenderedCache()
+
+
+def board_version(board_id: int) -> int:
+    return db.session.scalar(select(func.max(Activity.id)).where(Activity.board_id == board_id)) or 0
+
+
+def cached_board_body(board_id: int, role: str, render) -> str:
+    """The board's body for members with `role`, rendered once per version and day
+    (due-soon and overdue badges change with the date)."""
+    cache = current_app.extensions["board_bodies"]
+    key = (board_id, board_version(board_id), role, date.today())
+    body = cache.get(key)
+    if body is None:
+        body = render_with_placeholder_token(render)
+        cache.put(key, body)
+    return body.replace(TOKEN_PLACEHOLDER, generate_csrf())
+
+
+def render_with_placeholder_token(render) -> str:
+    token = generate_csrf()
+    g.csrf_token = TOKEN_PLACEHOLDER
+    try:
+        return render()
+    finally:
+        g.csrf_token = token
