@@ -38,7 +38,7 @@
   }
 
   function initColumns(columns) {
-    if (Sortable.get(columns) || columns.hasAttribute("data-filtered") || columns.hasAttribute("data-readonly")) return;
+    if (Sortable.get(columns) || columns.hasAttribute("data-filtered") || columns.closest(".read-only")) return;
     Sortable.create(columns, {
       handle: ".column-handle", draggable: ".column", animation: 150,
       onEnd: function (event) {
@@ -51,7 +51,7 @@
 
   function initCards(list) {
     var columns = list.closest("#board-columns");
-    if (!columns || Sortable.get(list) || columns.hasAttribute("data-filtered") || columns.hasAttribute("data-readonly")) return;
+    if (!columns || Sortable.get(list) || columns.hasAttribute("data-filtered") || columns.closest(".read-only")) return;
     Sortable.create(list, {
       group: "cards", draggable: ".card", animation: 150,
       onEnd: function (event) {
@@ -87,6 +87,44 @@
     form.querySelector(".clear-filters").hidden = !location.search.replace("?", "");
   });
 
+  // Live updates (Server-Sent Events, webapp/live.py). Each "board" event is a set of
+  // out-of-band swaps, stamped with the board's version: an older state never replaces a newer one.
+  var boardVersion = 0;
+  document.addEventListener("htmx:sseBeforeMessage", function (event) {
+    if (event.detail.type !== "board") return;
+    var stamp = /^<!--v:(\d+)-->/.exec(event.detail.data);
+    var version = stamp ? parseInt(stamp[1], 10) : 0;
+    if (version < boardVersion) { event.preventDefault(); return; }
+    boardVersion = version;
+    var columns = document.getElementById("board-columns");
+    if (columns && columns.hasAttribute("data-filtered")) {  // the fragments are unfiltered
+      event.preventDefault();
+      refreshBoard(columns);
+    }
+  });
+
+  // The stream reconnects by itself; when it had to start afresh, it says where it left off.
+  htmx.createEventSource = function (url) {
+    var live = document.getElementById("live");
+    var source = new EventSource(url, { withCredentials: true });
+    function setParam(name, value) {
+      var link = new URL(live.getAttribute("sse-connect"), location.href);
+      link.searchParams.set(name, value);
+      live.setAttribute("sse-connect", link.pathname + link.search);
+    }
+    source.addEventListener("board", function (event) { if (event.lastEventId) setParam("last", event.lastEventId); });
+    source.addEventListener("presence", function (event) { if (event.lastEventId) setParam("last", event.lastEventId); });
+    source.addEventListener("token", function (event) { setParam("token", event.data); });
+    source.addEventListener("refresh", function () {
+      var columns = document.getElementById("board-columns");
+      if (columns) refreshBoard(columns);
+    });
+    source.addEventListener("revoked", function () { source.close(); location.reload(); });
+    return source;
+  };
+  document.addEventListener("htmx:sseOpen", function () { document.body.classList.remove("live-down"); });
+  document.addEventListener("htmx:sseError", function () { document.body.classList.add("live-down"); });
+
   function each(root, selector, init) {
     if (root.matches && root.matches(selector)) init(root);
     if (root.querySelectorAll) root.querySelectorAll(selector).forEach(init);
@@ -98,5 +136,55 @@
       each(root, "#board-columns", initColumns);
       each(root, "ol.cards", initCards);
     });
+  });
+})();
+
+// --- Attachments: drop files onto the open card to attach them. ---------------------------------
+// The dropped files go into the card's upload form, which htmx then sends as it sends chosen
+// files: multipart FormData with the CSRF header; the attachments and the card's face swap in.
+(function () {
+  "use strict";
+
+  var CARD = "#card-dialog, #card-detail";
+
+  function uploadFormFor(event) {
+    var types = event.dataTransfer && event.dataTransfer.types;
+    if (!types || Array.prototype.indexOf.call(types, "Files") === -1) return null;
+    if (!event.target.closest || !event.target.closest(CARD)) return null;
+    return document.querySelector("#card-detail .attachment-upload");
+  }
+
+  function highlight(on) {
+    var detail = document.getElementById("card-detail");
+    if (detail) detail.classList.toggle("dropping", on);
+  }
+
+  document.addEventListener("dragover", function (event) {
+    if (!uploadFormFor(event)) return;
+    event.preventDefault();  // this is what allows the drop
+    event.dataTransfer.dropEffect = "copy";
+    highlight(true);
+  });
+  document.addEventListener("dragleave", function (event) {
+    var to = event.relatedTarget;
+    if (!to || !to.closest || !to.closest(CARD)) highlight(false);
+  });
+  document.addEventListener("drop", function (event) {
+    var form = uploadFormFor(event);
+    if (!form) return;
+    event.preventDefault();  // the browser would open the file instead
+    highlight(false);
+    form.querySelector('input[type="file"]').files = event.dataTransfer.files;
+    form.requestSubmit();
+  });
+
+  // An upload over the server's whole-request limit is refused before any view runs, and its
+  // message is sent to the page's error area, behind the open dialog: show it under the form.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var form = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (event.detail.xhr.status !== 413 || event.detail.target.id !== "errors") return;
+    if (!form || !form.classList || !form.classList.contains("attachment-upload")) return;
+    var slot = form.querySelector(".upload-status");
+    if (slot) event.detail.target = slot;
   });
 })();

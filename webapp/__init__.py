@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from . import config
 from . import mail as mail_module
-from . import pagecache
+from . import live, pagecache
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .hypermedia import MethodOverrideMiddleware
 
@@ -40,6 +40,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     htmx.init_app(app)
     mail_module.init_app(app)
     pagecache.init_app(app)
+    live.init_app(app)
 
     from . import activity, attachments, auth, boards, card_fields, cards, checklists, columns, comments, labels, main, members
     app.register_blueprint(main.bp)

@@ -3,16 +3,20 @@
 Flask stays a plain WSGI app running in a bounded thread pool. This front adds what a
 WSGI app cannot do well under Hypercorn: lifespan start-up and shutdown, a request body
 limit that lets Flask answer 413 itself, responses with an empty body (HEAD, 204, 304),
-and room for native async routes (the live board stream) that must not hold a thread.
+and the live board stream (webapp/live.py), served natively so that it holds no thread.
 """
 import asyncio
 import os
+import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 from hypercorn.app_wrappers import WSGIWrapper, _build_environ
 
 from . import create_app
+from .live import BoardStreams
+
+BOARD_EVENTS = re.compile(r"^/boards/(\d+)/events$")
 
 # Flask runs in these threads; Hypercorn's default (cpus + 4) starves under load.
 THREADS = int(os.environ.get("CORKBOARD_THREADS", "16"))
@@ -75,11 +79,15 @@ class CorkboardASGI:
         self.flask_app = flask_app
         limit = flask_app.config["MAX_CONTENT_LENGTH"]
         self.wsgi = LimitedWSGIWrapper(always_send_status(flask_app.wsgi_app), limit)
+        self.streams = BoardStreams(flask_app)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
             await self.lifespan(receive, send)
         elif scope["type"] == "http":
+            events = BOARD_EVENTS.match(scope["path"])
+            if events and scope["method"] == "GET":
+                return await self.streams(scope, receive, send, int(events.group(1)))
             loop = asyncio.get_running_loop()
             await self.wsgi(scope, receive, send, partial(loop.run_in_executor, None),
                             partial(_call_soon, loop))
@@ -92,10 +100,16 @@ class CorkboardASGI:
             if message["type"] == "lifespan.startup":
                 loop = asyncio.get_running_loop()
                 loop.set_default_executor(ThreadPoolExecutor(THREADS, "flask"))
+                await self.broker.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                await self.broker.stop()  # ends every open stream
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    @property
+    def broker(self):
+        return self.flask_app.extensions["live"]
 
 
 def _call_soon(loop, func, *args):

@@ -12,6 +12,8 @@ from .forms import BoardForm, ColumnForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
 from .models import Board, BoardColumn, BoardMember, Card, User, role_at_least
 from .ordering import keys_after
+from . import live
+from .live import stream_token
 from .pagecache import cached_board_body
 from .queries import CardFilters, card_faces, group_by_column
 
@@ -38,10 +40,13 @@ def get_board_or_404(board_id: int, role: str = "viewer") -> Board:
     A non-member gets 404, so a board's existence stays private; a member whose role
     falls short gets 403. The member's role is kept in `g.board_role` for the templates.
     """
-    row = db.session.execute(
-        select(Board, BoardMember.role).join(BoardMember)
-        .where(Board.id == board_id, BoardMember.user_id == current_user.id)
-    ).first()
+    statement = (select(Board, BoardMember.role).join(BoardMember)
+                 .where(Board.id == board_id, BoardMember.user_id == current_user.id))
+    if role != "viewer":
+        # Changes to one board happen one at a time (PostgreSQL; SQLite serializes writes anyway),
+        # so each change's live update shows every change committed before it.
+        statement = statement.with_for_update(of=Board)
+    row = db.session.execute(statement).first()
     if row is None:
         abort(404, "No such board.")
     board, g.board_role = row
@@ -107,7 +112,9 @@ def show(board_id: int):
         body = render_board_body(board, filters)
     else:
         body = cached_board_body(board.id, g.board_role, lambda: render_board_body(board, filters))
-    response = make_response(render_template("board.html", board=board, board_body=Markup(body)))
+    stream_url = url_for("boards.show", board_id=board.id) + "/events?token=" + stream_token(current_user.id, board.id)
+    response = make_response(render_template("board.html", board=board, board_body=Markup(body),
+                                             stream_url=stream_url))
     response.vary.add("HX-Request")
     return response
 
@@ -146,6 +153,7 @@ def rename(board_id: int):
     board.title = form.title.data
     record(board.id, "board.renamed", title=board.title)
     db.session.commit()
+    live.publish_board(board.id, "partials/board_title_text.html", board=board)
     return updated("partials/board_title.html", url_for("boards.show", board_id=board.id), board=board)
 
 

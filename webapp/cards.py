@@ -1,13 +1,14 @@
 """Cards: add, open, edit, move, delete. `/boards/<id>/cards/<id>` lives here."""
-from flask import Blueprint, abort, make_response, render_template, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, url_for
 from sqlalchemy import func, select
 
+from . import live
 from .activity import record
 from .auth import require_login
 from .columns import board_url, column_counts, column_of, get_column_or_404
 from .boards import get_board_or_404
 from .extensions import db
-from .forms import CardEditForm, CardForm, MoveCardForm
+from .forms import CardDetailsForm, CardForm, MoveCardForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
 from .models import Board, BoardColumn, Card, utcnow
 from .ordering import key_between
@@ -37,11 +38,11 @@ def position_key(column_id: int, index: int, moving: Card) -> str:
     return key_between(before, after)
 
 
-def detail_context(board: Board, card: Card, form: CardEditForm | None = None) -> dict:
+def detail_context(board: Board, card: Card, form: CardDetailsForm | None = None) -> dict:
     columns = db.session.scalars(
         select(BoardColumn).where(BoardColumn.board_id == board.id).order_by(BoardColumn.position)
     ).all()
-    form = form or CardEditForm(obj=card, formdata=None)
+    form = form or CardDetailsForm(obj=card, formdata=None)
     return {"board": board, "card": card, "columns": columns, "form": form,
             "move_form": MoveCardForm(formdata=None), "column_sizes": column_sizes(board)}
 
@@ -69,6 +70,7 @@ def create(board_id: int, column_id: int):
     db.session.flush()
     record(board.id, "card.created", card=card, column=column.title)
     db.session.commit()
+    publish_lists(board, [column.id])
     return updated("partials/card_created.html", board_url(board), board=board, column=column,
                    card=card_face(card), form=CardForm(formdata=None), counts=column_counts(board, [column.id]))
 
@@ -82,20 +84,32 @@ def show(board_id: int, card_id: int):
 @bp.route("/cards/<int:card_id>", methods=["PUT", "PATCH"])
 def edit(board_id: int, card_id: int):
     board, card = get_card_or_404(board_id, card_id, "editor")
-    form = CardEditForm()
+    form = CardDetailsForm()
     if not form.validate():
-        return invalid(form, "partials/card_detail.html", card.title, **detail_context(board, card, form))
+        context = detail_context(board, card, form)
+        del context["form"]  # invalid() passes it on itself
+        return invalid(form, "partials/card_detail.html", card.title, **context)
     if form.version.data and form.version.data != str(card.version):
         form.version.data = str(card.version)
         form.form_errors.append("This card changed while you were editing it. "
                                 "Your text is below; the card now reads as shown on the board.")
         context = detail_context(board, card, form)
         return page_or_partial("card.html", "partials/card_detail.html", 409, **context)
+    # A form without the date inputs (an older client) leaves the dates as they are.
+    dates = tuple(field.data if field.raw_data else current for field, current in
+                  ((form.start_date, card.start_date), (form.due_date, card.due_date)))
+    dates_changed = dates != (card.start_date, card.due_date)
+    text_changed = (form.title.data, form.description.data or "") != (card.title, card.description)
     card.title = form.title.data
     card.description = form.description.data or ""
+    card.start_date, card.due_date = dates
     card.version += 1
-    record(board.id, "card.edited", card=card)
+    if text_changed or not dates_changed:
+        record(board.id, "card.edited", card=card)
+    if dates_changed:
+        record(board.id, "card.dates_changed", card=card)
     db.session.commit()
+    publish_face(card)
     return updated("partials/card_saved.html", url_for("cards.show", board_id=board.id, card_id=card.id),
                    face=card_face(card), **detail_context(board, card))
 
@@ -132,14 +146,24 @@ def move(board_id: int, card_id: int):
     card.column_id = target.id
     card.version += 1
     db.session.commit()
-    faces = group_by_column(card_faces(board.id, column_ids=[source_id, target.id]))
-    lists = {column_id: faces.get(column_id, []) for column_id in (source_id, target.id)}
-    response = updated("partials/card_moved.html", board_url(board), board=board, lists=lists,
-                       counts=column_counts(board, lists))
-    if wants_fragment():
-        response = make_response(response)
-        response.headers["HX-Trigger"] = "closeDialog"
-    return response
+    html = publish_lists(board, [source_id, target.id])
+    if not wants_fragment():
+        return redirect(board_url(board), 303)
+    return html, 200, {"HX-Trigger": "closeDialog"}
+
+
+def publish_lists(board: Board, column_ids: list[int]) -> str:
+    """Send the columns' fresh card lists and counts to every open board; return the fragment."""
+    column_ids = list(dict.fromkeys(column_ids))
+    faces = group_by_column(card_faces(board.id, column_ids=column_ids))
+    lists = {column_id: faces.get(column_id, []) for column_id in column_ids}
+    return live.publish_board(board.id, "partials/card_lists.html", board=board, lists=lists,
+                              counts=column_counts(board, column_ids))
+
+
+def publish_face(card: Card) -> None:
+    """Send the card's fresh face to every open board."""
+    live.publish_board(card.board_id, "partials/card.html", card=card_face(card), oob=True)
 
 
 @bp.delete("/cards/<int:card_id>")
@@ -153,8 +177,11 @@ def delete(board_id: int, card_id: int):
 
 def removed(board: Board, card: Card):
     """The card leaves the board (deleted or archived): drop its face, update its column's count."""
-    response = make_response(updated("partials/card_removed.html", board_url(board), card=card,
-                                      counts=column_counts(board, [card.column_id])))
+    html = live.publish_board(board.id, "partials/card_removed.html", card=card,
+                              counts=column_counts(board, [card.column_id]), oob=True)
+    response = make_response(updated(None, board_url(board)))
+    if wants_fragment():
+        response.set_data(html)
     if wants_fragment():
         response.headers["HX-Trigger"] = "closeDialog"
     return response
@@ -181,4 +208,5 @@ def restore(board_id: int, card_id: int):
         card.version += 1
         record(board.id, "card.restored", card=card)
         db.session.commit()
+        publish_lists(board, [card.column_id])
     return updated(None, url_for("boards.archive", board_id=board.id))

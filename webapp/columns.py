@@ -2,6 +2,7 @@
 from flask import Blueprint, abort, redirect, render_template, url_for
 from sqlalchemy import func, select
 
+from . import live
 from .activity import record
 from .auth import require_login
 from .boards import board_context, get_board_or_404
@@ -36,6 +37,12 @@ def column_counts(board: Board, column_ids) -> list[tuple[BoardColumn, int]]:
     return [(column, counts.get(column.id, 0)) for column in columns]
 
 
+def publish_columns(board: Board) -> None:
+    """Send the whole board to every open board (columns were added or reordered)."""
+    live.publish_board(board.id, "partials/columns.html", oob=True, column_form=ColumnForm(formdata=None),
+                       **board_context(board))
+
+
 def board_url(board: Board) -> str:
     return url_for("boards.show", board_id=board.id)
 
@@ -63,6 +70,7 @@ def create(board_id: int):
     db.session.add(column)
     record(board.id, "column.created", column=column.title)
     db.session.commit()
+    publish_columns(board)
     return updated("partials/column_created.html", board_url(board), board=board, column=column,
                    cards=[], column_form=ColumnForm(formdata=None))
 
@@ -94,6 +102,7 @@ def rename(board_id: int, column_id: int):
     record(board.id, "column.renamed", old=column.title, column=form.title.data)
     column.title = form.title.data
     db.session.commit()
+    live.publish_board(board.id, "partials/column_title.html", column=column, oob=True)
     return updated("partials/column_title.html", board_url(board), board=board, column=column)
 
 
@@ -106,6 +115,7 @@ def move(board_id: int, column_id: int):
     column.position = position_key(board, form.position.data, moving=column)
     record(board.id, "column.moved", column=column.title)
     db.session.commit()
+    publish_columns(board)
     return updated("partials/columns.html", board_url(board), column_form=ColumnForm(formdata=None),
                    **board_context(board))
 
@@ -116,6 +126,7 @@ def delete(board_id: int, column_id: int):
     record(board.id, "column.deleted", column=column.title)
     db.session.delete(column)
     db.session.commit()
+    live.publish_board(board.id, "partials/column_removed.html", column=column)
     return updated(None, board_url(board))
 
 
@@ -128,6 +139,7 @@ def set_wip_limit(board_id: int, column_id: int):
     column.wip_limit = form.wip_limit.data or None
     record(board.id, "column.wip_changed", column=column.title, limit=column.wip_limit or "none")
     db.session.commit()
+    live.publish_board(board.id, "partials/column_counts.html", counts=column_counts(board, [column.id]), oob=True)
     return updated("partials/column_counts.html", board_url(board),
                    counts=column_counts(board, [column.id]), oob=False)
 
@@ -139,6 +151,7 @@ def archive(board_id: int, column_id: int):
         column.archived_at = utcnow()
         record(board.id, "column.archived", column=column.title)
         db.session.commit()
+        live.publish_board(board.id, "partials/column_removed.html", column=column)
     return updated(None, board_url(board))
 
 
@@ -149,4 +162,5 @@ def restore(board_id: int, column_id: int):
         column.archived_at = None
         record(board.id, "column.restored", column=column.title)
         db.session.commit()
+        publish_columns(board)
     return updated(None, url_for("boards.archive", board_id=board.id))

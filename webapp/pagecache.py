@@ -63,10 +63,12 @@ def cached_board_body(board_id: int, role: str, render) -> str:
     return body.replace(TOKEN_PLACEHOLDER, generate_csrf())
 
 
-def render_with_placeholder_token(render) -> str:
-    token = generate_csrf()
-    g.csrf_token = TOKEN_PLACEHOLDER
+def render_with_placeholder_token(render, token: str = TOKEN_PLACEHOLDER) -> str:
+    """Render with `token` where the forms' CSRF tokens go (the placeholder, or "" for a
+    fragment broadcast to everyone: their HTMX requests carry the token as a header)."""
+    real = generate_csrf()
+    g.csrf_token = token
     try:
         return render()
     finally:
-        g.csrf_token = token
+        g.csrf_token = real

@@ -1,0 +1,450 @@
+"""Live boards: every change reaches every open board over Server-Sent Events.
+
+Flask views publish after their transaction commits (`publish_board`); the ASGI front
+serves `/boards/<id>/events` natively (`stream`), so thousands of open streams hold no
+thread. A broker carries events between them: in-process by default, Redis pub/sub when
+REDIS_URL is set, so several Hypercorn workers or machines share every event.
+
+Events carry ids. Each board keeps a bounded log; a browser that reconnects sends
+Last-Event-ID and gets what it missed, or a "refresh" event when the gap is too old.
+"""
+import asyncio
+import json
+import logging
+import os
+import threading
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from urllib.parse import parse_qs
+
+from flask import current_app, render_template
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from markupsafe import escape
+
+log = logging.getLogger(__name__)
+
+LOG_SIZE = 500  # events kept per board for reconnecting browsers
+PING_SECONDS = 15
+TOKEN_SECONDS = 15 * 60  # a stream token opens a stream for this long; the stream sends fresh ones
+TOKEN_SALT = "corkboard-board-stream"
+CLOSED = object()
+
+
+@dataclass(slots=True)
+class Event:
+    id: int
+    board_id: int
+    name: str  # "board" (HTML swaps), "presence", "refresh", "revoke"
+    data: str = ""
+    user_id: int | None = None  # for "revoke": whose stream ends
+    _frame: bytes | None = field(default=None, repr=False)
+
+    @property
+    def frame(self) -> bytes:
+        """The SSE frame, encoded once and sent to every subscriber."""
+        if self._frame is None:
+            lines = "".join(f"data: {line}\n" for line in (self.data or "").split("\n"))
+            self._frame = f"id: {self.id}\nevent: {self.name}\n{lines}\n".encode()
+        return self._frame
+
+    def to_json(self) -> str:
+        return json.dumps({"id": self.id, "name": self.name, "data": self.data, "user_id": self.user_id})
+
+    @classmethod
+    def from_json(cls, board_id: int, text: str) -> "Event":
+        fields = json.loads(text)
+        return cls(fields["id"], board_id, fields["name"], fields["data"], fields.get("user_id"))
+
+
+class Subscriber:
+    """One open stream: a queue of events, and who is watching."""
+
+    __slots__ = ("board_id", "user_id", "name", "queue", "last_id")
+
+    def __init__(self, board_id: int, user_id: int, name: str, last_id: int):
+        self.board_id = board_id
+        self.user_id = user_id
+        self.name = name
+        self.queue: asyncio.Queue = asyncio.Queue()
+        self.last_id = last_id
+
+    def deliver(self, event) -> None:
+        self.queue.put_nowait(event)
+
+
+class MemoryBroker:
+    """Events within one process. Thread-safe publish; delivery on the event loop."""
+
+    kind = "memory"
+
+    def __init__(self, log_size: int = LOG_SIZE):
+        self._lock = threading.Lock()
+        self._logs: dict[int, deque] = defaultdict(lambda: deque(maxlen=log_size))
+        self._last_id: dict[int, int] = defaultdict(int)
+        self._subscribers: dict[int, set] = defaultdict(set)
+        self._presence: dict[int, dict[int, list]] = defaultdict(dict)  # board -> user -> [name, streams]
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+
+    async def stop(self) -> None:
+        for subscribers in list(self._subscribers.values()):
+            for subscriber in list(subscribers):
+                subscriber.deliver(CLOSED)
+
+    def publish(self, board_id: int, name: str, data: str = "", user_id: int | None = None) -> Event:
+        with self._lock:
+            self._last_id[board_id] += 1
+            event = Event(self._last_id[board_id], board_id, name, data, user_id)
+            self._logs[board_id].append(event)
+        self._schedule(event)
+        return event
+
+    def _schedule(self, event: Event) -> None:
+        if self.loop is None or self.loop.is_closed():
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self._deliver(event)
+        else:
+            self.loop.call_soon_threadsafe(self._deliver, event)
+
+    def _deliver(self, event: Event) -> None:
+        for subscriber in list(self._subscribers.get(event.board_id, ())):
+            subscriber.deliver(event)
+
+    async def subscribe(self, subscriber: Subscriber) -> list | None:
+        """Register, and return the events missed since `subscriber.last_id` (None: too many)."""
+        with self._lock:
+            self._subscribers[subscriber.board_id].add(subscriber)
+            return missed(list(self._logs.get(subscriber.board_id, ())), subscriber.last_id,
+                          self._last_id.get(subscriber.board_id, 0))
+
+    async def unsubscribe(self, subscriber: Subscriber) -> None:
+        self._subscribers[subscriber.board_id].discard(subscriber)
+
+    async def join(self, subscriber: Subscriber) -> list[tuple[int, str]]:
+        watchers = self._presence[subscriber.board_id]
+        watchers.setdefault(subscriber.user_id, [subscriber.name, 0])[1] += 1
+        return present(watchers)
+
+    async def leave(self, subscriber: Subscriber) -> list[tuple[int, str]]:
+        watchers = self._presence[subscriber.board_id]
+        entry = watchers.get(subscriber.user_id)
+        if entry:
+            entry[1] -= 1
+            if entry[1] <= 0:
+                del watchers[subscriber.user_id]
+        return present(watchers)
+
+    async def publish_async(self, board_id: int, name: str, data: str = "") -> Event:
+        return self.publish(board_id, name, data)
+
+
+def present(watchers: dict) -> list[tuple[int, str]]:
+    return sorted(((user_id, entry[0]) for user_id, entry in watchers.items()), key=lambda item: item[1].lower())
+
+
+def missed(events: list, last_id: int | None, newest_id: int) -> list | None:
+    """Events after `last_id`, or None when the log no longer reaches back that far."""
+    if last_id is None or last_id >= newest_id:
+        return []
+    if not events or events[0].id > last_id + 1:
+        return None
+    return [event for event in events if event.id > last_id]
+
+
+# Publish atomically: number the event, keep it in the board's log, tell every process.
+PUBLISH_SCRIPT = """
+local id = redis.call('INCR', KEYS[1])
+local message = id .. ' ' .. ARGV[1]
+redis.call('RPUSH', KEYS[2], message)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[2]), -1)
+redis.call('PUBLISH', KEYS[3], message)
+return id
+"""
+
+
+class RedisBroker(MemoryBroker):
+    """Events through Redis pub/sub, shared by every process; the log and presence live in Redis."""
+
+    kind = "redis"
+    prefix = "corkboard:board:"
+
+    def __init__(self, url: str, log_size: int = LOG_SIZE):
+        super().__init__(log_size)
+        import redis
+        self.url = url
+        self.log_size = log_size
+        self.sync = redis.Redis.from_url(url)
+        self._script = self.sync.register_script(PUBLISH_SCRIPT)
+        self._reader: asyncio.Task | None = None
+        self._client = None
+
+    def _keys(self, board_id: int) -> list[str]:
+        base = f"{self.prefix}{board_id}"
+        return [f"{base}:seq", f"{base}:log", f"{base}:events"]
+
+    async def start(self) -> None:
+        import redis.asyncio
+        await super().start()
+        self._client = redis.asyncio.Redis.from_url(self.url)
+        pubsub = self._client.pubsub(ignore_subscribe_messages=True)
+        await pubsub.psubscribe(f"{self.prefix}*:events")
+        self._reader = asyncio.create_task(self._read(pubsub))
+
+    async def stop(self) -> None:
+        await super().stop()
+        if self._reader:
+            self._reader.cancel()
+        if self._client:
+            await self._client.aclose()
+
+    async def _read(self, pubsub) -> None:
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    if message["type"] != "pmessage":
+                        continue
+                    board_id = int(message["channel"].decode().split(":")[2])
+                    self._deliver(parse_message(board_id, message["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis went away: keep trying; browsers replay what they missed
+                log.exception("Live updates: Redis subscription lost; retrying")
+                await asyncio.sleep(1)
+
+    def publish(self, board_id: int, name: str, data: str = "", user_id: int | None = None) -> Event:
+        body = json.dumps({"name": name, "data": data, "user_id": user_id})
+        event_id = self._script(keys=self._keys(board_id), args=[body, self.log_size])
+        return Event(int(event_id), board_id, name, data, user_id)
+
+    async def publish_async(self, board_id: int, name: str, data: str = "") -> Event:
+        body = json.dumps({"name": name, "data": data, "user_id": None})
+        keys = self._keys(board_id)
+        event_id = await self._client.eval(PUBLISH_SCRIPT, 3, *keys, body, self.log_size)
+        return Event(int(event_id), board_id, name, data)
+
+    async def subscribe(self, subscriber: Subscriber) -> list | None:
+        self._subscribers[subscriber.board_id].add(subscriber)
+        seq, log_key, _ = self._keys(subscriber.board_id)
+        newest = int(await self._client.get(seq) or 0)
+        messages = await self._client.lrange(log_key, 0, -1)
+        events = [parse_message(subscriber.board_id, message) for message in messages]
+        return missed(events, subscriber.last_id, newest)
+
+    async def join(self, subscriber: Subscriber) -> list[tuple[int, str]]:
+        key = f"{self.prefix}{subscriber.board_id}:presence"
+        await self._client.hset(f"{key}:names", str(subscriber.user_id), subscriber.name)
+        await self._client.hincrby(key, str(subscriber.user_id), 1)
+        return await self._present(subscriber.board_id)
+
+    async def leave(self, subscriber: Subscriber) -> list[tuple[int, str]]:
+        key = f"{self.prefix}{subscriber.board_id}:presence"
+        if await self._client.hincrby(key, str(subscriber.user_id), -1) <= 0:
+            await self._client.hdel(key, str(subscriber.user_id))
+        return await self._present(subscriber.board_id)
+
+    async def _present(self, board_id: int) -> list[tuple[int, str]]:
+        key = f"{self.prefix}{board_id}:presence"
+        counts = await self._client.hgetall(key)
+        names = await self._client.hgetall(f"{key}:names")
+        watchers = {int(user): [names.get(user, b"?").decode(), int(count)] for user, count in counts.items()
+                    if int(count) > 0}
+        return present(watchers)
+
+
+def parse_message(board_id: int, message: bytes) -> Event:
+    event_id, body = message.decode().split(" ", 1)
+    fields = json.loads(body)
+    return Event(int(event_id), board_id, fields["name"], fields["data"], fields.get("user_id"))
+
+
+def init_app(app) -> None:
+    url = app.config.get("REDIS_URL", os.environ.get("REDIS_URL"))
+    app.extensions["live"] = RedisBroker(url) if url else MemoryBroker()
+
+
+def broker():
+    return current_app.extensions["live"]
+
+
+# Publishing, from Flask views, after the transaction has committed.
+
+def publish_board(board_id: int, template: str, **context) -> str:
+    """Render `template` once, for everyone, send it to every open stream of the board, and
+    return it (the author's own response can be the same fragment).
+
+    Call it after the change has committed. The fragment is rendered without CSRF tokens
+    (browsers send theirs as a header) and stamped with the board's version, read before
+    rendering, so that a browser never replaces a newer state with an older one."""
+    from .pagecache import board_version, render_with_placeholder_token
+    version = board_version(board_id)
+    html = render_with_placeholder_token(lambda: render_template(template, **context), token="")
+    broker().publish(board_id, "board", f"<!--v:{version}-->\n{html}")
+    return html
+
+
+def refresh_board(board_id: int) -> None:
+    """Ask every open board to reload its columns (a change touching many cards)."""
+    broker().publish(board_id, "refresh")
+
+
+def revoke(board_id: int, user_id: int) -> None:
+    """End the user's open streams of the board at once (they were removed from it)."""
+    broker().publish(board_id, "revoke", user_id=user_id)
+
+
+# Tokens: minted by the board page for one user and one board.
+
+def serializer(secret_key: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(secret_key, salt=TOKEN_SALT)
+
+
+def stream_token(user_id: int, board_id: int) -> str:
+    return serializer(current_app.secret_key).dumps([user_id, board_id])
+
+
+def read_token(secret_key: str, token: str, board_id: int) -> int | None:
+    """The user id the token was minted for, if it is genuine, fresh and for this board."""
+    try:
+        user_id, token_board = serializer(secret_key).loads(token, max_age=TOKEN_SECONDS)
+    except (BadSignature, ValueError, TypeError):
+        return None
+    return user_id if token_board == board_id else None
+
+
+# The stream itself: an ASGI handler, one coroutine per open board.
+
+class BoardStreams:
+    """Serves `/boards/<id>/events` for the ASGI front."""
+
+    def __init__(self, flask_app):
+        self.app = flask_app
+        self.secret_key = flask_app.secret_key
+        self.open_streams = 0
+
+    @property
+    def broker(self):
+        return self.app.extensions["live"]
+
+    async def __call__(self, scope, receive, send, board_id: int) -> None:
+        query = parse_qs(scope.get("query_string", b"").decode())
+        user_id = read_token(self.secret_key, query.get("token", [""])[0], board_id)
+        if user_id is None:
+            return await plain(send, 403, "This live-update link is invalid or expired. Reload the page.")
+        loop = asyncio.get_running_loop()
+        name = await loop.run_in_executor(None, self._member_name, user_id, board_id)
+        if name is None:
+            return await plain(send, 404, "No such board.")
+        subscriber = Subscriber(board_id, user_id, name, last_event_id(scope, query))
+        missed_events = await self.broker.subscribe(subscriber)
+        self.open_streams += 1
+        watcher = asyncio.ensure_future(self._watch_disconnect(receive, subscriber))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"text/event-stream; charset=utf-8"),
+                (b"cache-control", b"no-cache"),
+                (b"x-accel-buffering", b"no"),
+            ]})
+            await send_bytes(send, b"retry: 2000\n: connected\n\n")
+            if missed_events is None:
+                await send_bytes(send, b"event: refresh\ndata: \n\n")
+            else:
+                for event in missed_events:
+                    await self._send_event(send, subscriber, event)
+            await self._announce(board_id, await self.broker.join(subscriber))
+            await self._pump(send, subscriber)
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            watcher.cancel()
+            self.open_streams -= 1
+            await self.broker.unsubscribe(subscriber)
+            try:
+                await self._announce(board_id, await self.broker.leave(subscriber))
+            except Exception:  # the broker is shutting down
+                pass
+
+    async def _pump(self, send, subscriber: Subscriber) -> None:
+        token_due = loop_time() + TOKEN_SECONDS / 3
+        while True:
+            try:
+                async with asyncio.timeout(PING_SECONDS):
+                    event = await subscriber.queue.get()
+            except TimeoutError:
+                await send_bytes(send, b": ping\n\n")
+                if loop_time() >= token_due:  # keep the page's reconnect link fresh
+                    token = serializer(self.secret_key).dumps([subscriber.user_id, subscriber.board_id])
+                    await send_bytes(send, f"event: token\ndata: {token}\n\n".encode())
+                    token_due = loop_time() + TOKEN_SECONDS / 3
+                continue
+            if event is CLOSED:
+                return
+            if event.name == "revoke":
+                if event.user_id == subscriber.user_id:
+                    await send_bytes(send, b"event: revoked\ndata: \n\n")
+                    return
+                continue
+            await self._send_event(send, subscriber, event)
+
+    async def _send_event(self, send, subscriber: Subscriber, event: Event) -> None:
+        if subscriber.last_id is not None and event.id <= subscriber.last_id:
+            return  # already sent (replayed, then delivered)
+        if event.name == "revoke":
+            return
+        subscriber.last_id = event.id
+        await send_bytes(send, event.frame)
+
+    async def _watch_disconnect(self, receive, subscriber: Subscriber) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                subscriber.deliver(CLOSED)
+                return
+
+    async def _announce(self, board_id: int, watchers: list[tuple[int, str]]) -> None:
+        """Tell the board who is looking at it now (the same list for everyone)."""
+        items = "".join(f'<li title="{escape(name)}">{escape(initials(name))}</li>' for _, name in watchers)
+        html = f'<ul id="presence" class="presence" aria-label="Viewing now" hx-swap-oob="true">{items}</ul>'
+        await self.broker.publish_async(board_id, "presence", html)
+
+    def _member_name(self, user_id: int, board_id: int) -> str | None:
+        from sqlalchemy import select
+
+        from .extensions import db
+        from .models import BoardMember, User
+        with self.app.app_context():
+            return db.session.scalar(
+                select(User.name).join(BoardMember, BoardMember.user_id == User.id)
+                .where(BoardMember.board_id == board_id, User.id == user_id))
+
+
+def initials(name: str) -> str:
+    return "".join(part[0] for part in name.split()[:2]).upper() or "?"
+
+
+def last_event_id(scope, query) -> int | None:
+    """Where the browser left off: the Last-Event-ID header (native reconnect) or `?last=`."""
+    for key, value in scope["headers"]:
+        if key == b"last-event-id" and value.isdigit():
+            return int(value)
+    last = query.get("last", [""])[0]
+    return int(last) if last.isdigit() else None
+
+
+def loop_time() -> float:
+    return asyncio.get_running_loop().time()
+
+
+async def send_bytes(send, body: bytes) -> None:
+    await send({"type": "http.response.body", "body": body, "more_body": True})
+
+
+async def plain(send, status: int, message: str) -> None:
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+    await send({"type": "http.response.body", "body": message.encode(), "more_body": False})
