@@ -10,7 +10,7 @@ from .boards import get_board_or_404
 from .extensions import db
 from .forms import CardDetailsForm, CardForm, MoveCardForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
-from .models import Board, BoardColumn, Card, utcnow
+from .models import Activity, Board, BoardColumn, Card, User, utcnow
 from .ordering import key_between
 from .queries import card_face, card_faces, group_by_column
 
@@ -91,8 +91,8 @@ def edit(board_id: int, card_id: int):
         return invalid(form, "partials/card_detail.html", card.title, **context)
     if form.version.data and form.version.data != str(card.version):
         form.version.data = str(card.version)
-        form.form_errors.append("This card changed while you were editing it. "
-                                "Your text is below; the card now reads as shown on the board.")
+        form.form_errors.append(f"{last_editor(card)} changed this card while you were editing it; its title "
+                                f"is now “{card.title}”. Your version is below: save again to keep it.")
         context = detail_context(board, card, form)
         return page_or_partial("card.html", "partials/card_detail.html", 409, **context)
     # A form without the date inputs (an older client) leaves the dates as they are.
@@ -112,6 +112,13 @@ def edit(board_id: int, card_id: int):
     publish_face(card)
     return updated("partials/card_saved.html", url_for("cards.show", board_id=board.id, card_id=card.id),
                    face=card_face(card), **detail_context(board, card))
+
+
+def last_editor(card: Card) -> str:
+    name = db.session.scalar(
+        select(User.name).join(Activity, Activity.actor_id == User.id)
+        .where(Activity.card_id == card.id).order_by(Activity.id.desc()).limit(1))
+    return name or "Someone"
 
 
 @bp.get("/cards/<int:card_id>/move")

@@ -1,0 +1,234 @@
+"""The live board stream, driven directly through its ASGI handler."""
+import asyncio
+import time
+
+import pytest
+from itsdangerous.timed import TimestampSigner
+
+from webapp import live
+from webapp.extensions import db
+from webapp.live import BoardStreams, MemoryBroker
+from webapp.models import BoardMember, User
+
+
+class Browser:
+    """One EventSource: what the handler sends arrives here, frame by frame."""
+
+    def __init__(self, streams, board_id, token, headers=()):
+        self.streams = streams
+        self.scope = {"type": "http", "method": "GET", "path": f"/boards/{board_id}/events",
+                      "query_string": f"token={token}".encode(), "headers": list(headers)}
+        self.board_id = board_id
+        self.outbox: asyncio.Queue = asyncio.Queue()
+        self.inbox: asyncio.Queue = asyncio.Queue()
+        self.buffer = ""
+        self.status = None
+
+    async def open(self):
+        self.task = asyncio.create_task(self.streams(self.scope, self.inbox.get, self.outbox.put, self.board_id))
+        start = await asyncio.wait_for(self.outbox.get(), 5)
+        self.status = start["status"]
+        return self
+
+    async def frame(self, timeout=5.0) -> dict:
+        """The next SSE frame, as {"event": ..., "id": ..., "data": ...} (comments skipped)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            while "\n\n" in self.buffer:
+                raw, self.buffer = self.buffer.split("\n\n", 1)
+                fields = {}
+                for line in raw.split("\n"):
+                    if line.startswith(":") or not line:
+                        continue
+                    key, _, value = line.partition(": ")
+                    fields[key] = fields[key] + "\n" + value if key == "data" and key in fields else value
+                if "event" in fields or "data" in fields:
+                    return fields
+            message = await asyncio.wait_for(self.outbox.get(), max(0.01, deadline - time.monotonic()))
+            self.buffer += message.get("body", b"").decode()
+
+    async def frame_named(self, name, timeout=5.0) -> dict:
+        while True:
+            frame = await self.frame(timeout)
+            if frame.get("event") == name:
+                return frame
+
+    async def close(self):
+        self.inbox.put_nowait({"type": "http.disconnect"})
+        await asyncio.wait_for(self.task, 5)
+
+
+def token_for(app, email, board_id):
+    with app.app_context():
+        user_id = db.session.scalar(db.select(User.id).where(User.email == email))
+        return live.serializer(app.secret_key).dumps([user_id, board_id])
+
+
+def run(app, scenario):
+    """Run an async scenario with the app's broker started on this event loop."""
+    async def main():
+        await app.extensions["live"].start()
+        try:
+            return await scenario(BoardStreams(app))
+        finally:
+            await app.extensions["live"].stop()
+    return asyncio.run(main())
+
+
+def test_a_change_reaches_an_open_board(app, ada):
+    async def scenario(streams):
+        browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
+        assert browser.status == 200
+        presence = await browser.frame_named("presence")
+        assert 'title="Ada"' in presence["data"]
+        await asyncio.to_thread(ada.hx, "POST", f"{ada.board.column_url('Doing')}/cards", {"title": "Live card"})
+        frame = await browser.frame_named("board")
+        assert frame["id"].isdigit() and frame["data"].startswith("<!--v:")
+        assert f'<ol id="cards-{ada.board.columns["Doing"]}" hx-swap-oob="innerHTML">' in frame["data"]
+        assert ">Live card</a>" in frame["data"]
+        assert "csrf_token" not in frame["data"] or 'value=""' in frame["data"]
+        await browser.close()
+        assert not streams.broker._subscribers[ada.board.id]
+    run(app, scenario)
+
+
+def test_every_kind_of_change_is_published(app, ada):
+    changes = [
+        ("PATCH", f"{ada.board.card_url('One')}/move", {"column_id": ada.board.columns["Done"], "position": 0},
+         f'<ol id="cards-{ada.board.columns["Done"]}"'),
+        ("PUT", ada.board.card_url("Two"), {"title": "Two, edited"}, ">Two, edited</a>"),
+        ("PATCH", f"{ada.board.card_url('Three')}/archive", {}, f'id="card-{ada.board.cards["Three"]}" hx-swap-oob="delete"'),
+        ("PATCH", ada.board.column_url("Doing"), {"title": "In progress"}, ">In progress</a>"),
+        ("POST", f"{ada.board.url}/columns/", {"title": "Review"}, 'id="board-columns"'),
+        ("PATCH", f"{ada.board.column_url('Done')}/move", {"position": 0}, 'id="board-columns"'),
+        ("PATCH", f"{ada.board.column_url('Done')}/wip", {"wip_limit": "3"}, "1/3"),
+        ("PATCH", ada.board.url, {"title": "Renamed board"}, ">Renamed board</span>"),
+        ("DELETE", ada.board.column_url("To do"), {}, f'id="column-{ada.board.columns["To do"]}" hx-swap-oob="delete"'),
+    ]
+
+    async def scenario(streams):
+        browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
+        for method, url, data, expected in changes:
+            response = await asyncio.to_thread(ada.hx, method, url, data)
+            assert response.status_code == 200, (method, url)
+            frame = await browser.frame_named("board")
+            assert expected in frame["data"], (method, url, frame["data"][:300])
+        await browser.close()
+    run(app, scenario)
+
+
+def test_a_rolled_back_change_publishes_nothing(app, ada):
+    broker = app.extensions["live"]
+    ada.hx("POST", f"{ada.board.column_url('Doing')}/cards", {"title": ""})  # invalid: nothing saved
+    ada.hx("PATCH", f"{ada.board.card_url('One')}/move", {"column_id": 999999, "position": 0})  # 404
+    assert list(broker._logs.get(ada.board.id, ())) == []
+    ada.hx("POST", f"{ada.board.column_url('Doing')}/cards", {"title": "Saved"})
+    assert [event.name for event in broker._logs[ada.board.id]] == ["board"]
+
+
+def test_reconnect_replays_what_was_missed(app, ada):
+    broker = app.extensions["live"]
+    for title in ("A", "B", "C"):
+        ada.hx("POST", f"{ada.board.column_url('Doing')}/cards", {"title": title})
+    first_id = broker._logs[ada.board.id][0].id
+
+    async def scenario(streams):
+        token = token_for(app, "ada@example.com", ada.board.id)
+        browser = await Browser(streams, ada.board.id, token, [(b"last-event-id", str(first_id).encode())]).open()
+        replayed = [await browser.frame_named("board"), await browser.frame_named("board")]
+        assert [int(frame["id"]) for frame in replayed] == [first_id + 1, first_id + 2]
+        assert ">C</a>" in replayed[-1]["data"]
+        await browser.close()
+    run(app, scenario)
+
+
+def test_a_gap_too_old_asks_the_page_to_refresh(app, ada):
+    app.extensions["live"] = MemoryBroker(log_size=2)
+    for title in ("A", "B", "C", "D"):
+        ada.hx("POST", f"{ada.board.column_url('Doing')}/cards", {"title": title})
+
+    async def scenario(streams):
+        token = token_for(app, "ada@example.com", ada.board.id)
+        browser = await Browser(streams, ada.board.id, token, [(b"last-event-id", b"1")]).open()
+        assert (await browser.frame())["event"] == "refresh"
+        await browser.close()
+    run(app, scenario)
+
+
+@pytest.mark.parametrize("token", ["", "garbage", "expired", "other-board"])
+def test_bad_or_expired_token_is_403(app, ada, token, monkeypatch):
+    if token == "expired":
+        with monkeypatch.context() as patch:
+            patch.setattr(TimestampSigner, "get_timestamp", lambda self: int(time.time()) - live.TOKEN_SECONDS - 60)
+            token = token_for(app, "ada@example.com", ada.board.id)
+    elif token == "other-board":
+        token = token_for(app, "ada@example.com", ada.board.id + 1)
+
+    async def scenario(streams):
+        browser = await Browser(streams, ada.board.id, token).open()
+        body = (await browser.outbox.get())["body"].decode()
+        assert browser.status == 403 and "invalid or expired" in body
+    run(app, scenario)
+
+
+def test_non_member_is_404_even_with_a_genuine_token(app, ada, bob):
+    async def scenario(streams):
+        browser = await Browser(streams, ada.board.id, token_for(app, "bob@example.com", ada.board.id)).open()
+        assert browser.status == 404
+    run(app, scenario)
+
+
+def test_presence_shows_who_is_watching_and_who_left(app, ada, bob):
+    with app.app_context():
+        bob_id = db.session.scalar(db.select(User.id).where(User.email == "bob@example.com"))
+        db.session.add(BoardMember(board_id=ada.board.id, user_id=bob_id, role="viewer"))
+        db.session.commit()
+
+    async def scenario(streams):
+        ada_browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
+        await ada_browser.frame_named("presence")
+        bob_browser = await Browser(streams, ada.board.id, token_for(app, "bob@example.com", ada.board.id)).open()
+        both = await ada_browser.frame_named("presence")
+        assert 'title="Ada"' in both["data"] and 'title="Bob"' in both["data"]
+        await bob_browser.close()
+        left = await ada_browser.frame_named("presence")
+        assert 'title="Bob"' not in left["data"] and 'title="Ada"' in left["data"]
+        await ada_browser.close()
+    run(app, scenario)
+
+
+def test_a_removed_member_loses_the_stream_at_once(app, ada, bob):
+    with app.app_context():
+        bob_id = db.session.scalar(db.select(User.id).where(User.email == "bob@example.com"))
+        db.session.add(BoardMember(board_id=ada.board.id, user_id=bob_id, role="editor"))
+        db.session.commit()
+
+    async def scenario(streams):
+        ada_browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
+        bob_browser = await Browser(streams, ada.board.id, token_for(app, "bob@example.com", ada.board.id)).open()
+        live.MemoryBroker.publish(streams.broker, ada.board.id, "revoke", user_id=bob_id)
+        assert (await bob_browser.frame_named("revoked"))["event"] == "revoked"
+        await asyncio.wait_for(bob_browser.task, 5)  # the stream ended by itself
+        await ada_browser.close()
+    run(app, scenario)
+
+
+def test_shutdown_ends_open_streams(app, ada):
+    async def scenario(streams):
+        browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
+        await streams.broker.stop()
+        await asyncio.wait_for(browser.task, 5)
+        assert streams.open_streams == 0
+    run(app, scenario)
+
+
+def test_stale_edit_names_who_changed_the_card(app, ada, bob):
+    with app.app_context():
+        bob_id = db.session.scalar(db.select(User.id).where(User.email == "bob@example.com"))
+        db.session.add(BoardMember(board_id=ada.board.id, user_id=bob_id, role="editor"))
+        db.session.commit()
+    bob.hx("PUT", ada.board.card_url("One"), {"title": "Bob's title", "version": "1"})
+    response = ada.hx("PUT", ada.board.card_url("One"), {"title": "Ada's title", "version": "1"})
+    assert response.status_code == 409
+    html = response.get_data(as_text=True)
+    assert "Bob changed this card" in html and "Bob&#39;s title" in html
