@@ -173,11 +173,11 @@ class RedisBroker(MemoryBroker):
     """Events through Redis pub/sub, shared by every process; the log and presence live in Redis."""
 
     kind = "redis"
-    prefix = "corkboard:board:"
 
-    def __init__(self, url: str, log_size: int = LOG_SIZE):
+    def __init__(self, url: str, log_size: int = LOG_SIZE, prefix: str = "corkboard"):
         super().__init__(log_size)
         import redis
+        self.prefix = f"{prefix}:board:"
         self.url = url
         self.log_size = log_size
         self.sync = redis.Redis.from_url(url)
@@ -210,7 +210,7 @@ class RedisBroker(MemoryBroker):
                 async for message in pubsub.listen():
                     if message["type"] != "pmessage":
                         continue
-                    board_id = int(message["channel"].decode().split(":")[2])
+                    board_id = int(message["channel"].decode()[len(self.prefix):].split(":")[0])
                     self._deliver(parse_message(board_id, message["data"]))
             except asyncio.CancelledError:
                 raise
@@ -266,7 +266,8 @@ def parse_message(board_id: int, message: bytes) -> Event:
 
 def init_app(app) -> None:
     url = app.config.get("REDIS_URL", os.environ.get("REDIS_URL"))
-    app.extensions["live"] = RedisBroker(url) if url else MemoryBroker()
+    prefix = app.config.get("REDIS_PREFIX", os.environ.get("REDIS_PREFIX", "corkboard"))
+    app.extensions["live"] = RedisBroker(url, prefix=prefix) if url else MemoryBroker()
 
 
 def broker():
