@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 LOG_SIZE = 500  # events kept per board for reconnecting browsers
 PING_SECONDS = 15
+PRESENCE_DELAY = 0.25  # joins and leaves within this time make one presence update
 TOKEN_SECONDS = 15 * 60  # a stream token opens a stream for this long; the stream sends fresh ones
 TOKEN_SALT = "corkboard-board-stream"
 CLOSED = object()
@@ -32,7 +33,7 @@ CLOSED = object()
 
 @dataclass(slots=True)
 class Event:
-    id: int
+    id: int  # 0 for events that are not kept for replay (presence)
     board_id: int
     name: str  # "board" (HTML swaps), "presence", "refresh", "revoke"
     data: str = ""
@@ -44,7 +45,8 @@ class Event:
         """The SSE frame, encoded once and sent to every subscriber."""
         if self._frame is None:
             lines = "".join(f"data: {line}\n" for line in (self.data or "").split("\n"))
-            self._frame = f"id: {self.id}\nevent: {self.name}\n{lines}\n".encode()
+            event_id = f"id: {self.id}\n" if self.id else ""
+            self._frame = f"{event_id}event: {self.name}\n{lines}\n".encode()
         return self._frame
 
     def to_json(self) -> str:
@@ -127,22 +129,24 @@ class MemoryBroker:
     async def unsubscribe(self, subscriber: Subscriber) -> None:
         self._subscribers[subscriber.board_id].discard(subscriber)
 
-    async def join(self, subscriber: Subscriber) -> list[tuple[int, str]]:
+    async def join(self, subscriber: Subscriber) -> None:
         watchers = self._presence[subscriber.board_id]
         watchers.setdefault(subscriber.user_id, [subscriber.name, 0])[1] += 1
-        return present(watchers)
 
-    async def leave(self, subscriber: Subscriber) -> list[tuple[int, str]]:
+    async def leave(self, subscriber: Subscriber) -> None:
         watchers = self._presence[subscriber.board_id]
         entry = watchers.get(subscriber.user_id)
         if entry:
             entry[1] -= 1
             if entry[1] <= 0:
                 del watchers[subscriber.user_id]
-        return present(watchers)
 
-    async def publish_async(self, board_id: int, name: str, data: str = "") -> Event:
-        return self.publish(board_id, name, data)
+    async def present(self, board_id: int) -> list[tuple[int, str]]:
+        return present(self._presence[board_id])
+
+    async def announce(self, board_id: int, data: str) -> None:
+        """Send an event that is not kept for replay (who is here changes; old news is useless)."""
+        self._deliver(Event(0, board_id, "presence", data))
 
 
 def present(watchers: dict) -> list[tuple[int, str]]:
@@ -223,11 +227,9 @@ class RedisBroker(MemoryBroker):
         event_id = self._script(keys=self._keys(board_id), args=[body, self.log_size])
         return Event(int(event_id), board_id, name, data, user_id)
 
-    async def publish_async(self, board_id: int, name: str, data: str = "") -> Event:
-        body = json.dumps({"name": name, "data": data, "user_id": None})
-        keys = self._keys(board_id)
-        event_id = await self._client.eval(PUBLISH_SCRIPT, 3, *keys, body, self.log_size)
-        return Event(int(event_id), board_id, name, data)
+    async def announce(self, board_id: int, data: str) -> None:
+        body = json.dumps({"name": "presence", "data": data, "user_id": None})
+        await self._client.publish(self._keys(board_id)[2], f"0 {body}")
 
     async def subscribe(self, subscriber: Subscriber) -> list | None:
         self._subscribers[subscriber.board_id].add(subscriber)
@@ -237,19 +239,17 @@ class RedisBroker(MemoryBroker):
         events = [parse_message(subscriber.board_id, message) for message in messages]
         return missed(events, subscriber.last_id, newest)
 
-    async def join(self, subscriber: Subscriber) -> list[tuple[int, str]]:
+    async def join(self, subscriber: Subscriber) -> None:
         key = f"{self.prefix}{subscriber.board_id}:presence"
         await self._client.hset(f"{key}:names", str(subscriber.user_id), subscriber.name)
         await self._client.hincrby(key, str(subscriber.user_id), 1)
-        return await self._present(subscriber.board_id)
 
-    async def leave(self, subscriber: Subscriber) -> list[tuple[int, str]]:
+    async def leave(self, subscriber: Subscriber) -> None:
         key = f"{self.prefix}{subscriber.board_id}:presence"
         if await self._client.hincrby(key, str(subscriber.user_id), -1) <= 0:
             await self._client.hdel(key, str(subscriber.user_id))
-        return await self._present(subscriber.board_id)
 
-    async def _present(self, board_id: int) -> list[tuple[int, str]]:
+    async def present(self, board_id: int) -> list[tuple[int, str]]:
         key = f"{self.prefix}{board_id}:presence"
         counts = await self._client.hgetall(key)
         names = await self._client.hgetall(f"{key}:names")
@@ -328,6 +328,7 @@ class BoardStreams:
         self.app = flask_app
         self.secret_key = flask_app.secret_key
         self.open_streams = 0
+        self._presence_due: set[int] = set()
 
     @property
     def broker(self):
@@ -358,7 +359,8 @@ class BoardStreams:
             else:
                 for event in missed_events:
                     await self._send_event(send, subscriber, event)
-            await self._announce(board_id, await self.broker.join(subscriber))
+            await self.broker.join(subscriber)
+            self._announce_soon(board_id)
             await self._pump(send, subscriber)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
@@ -366,7 +368,8 @@ class BoardStreams:
             self.open_streams -= 1
             await self.broker.unsubscribe(subscriber)
             try:
-                await self._announce(board_id, await self.broker.leave(subscriber))
+                await self.broker.leave(subscriber)
+                self._announce_soon(board_id)
             except Exception:  # the broker is shutting down
                 pass
 
@@ -393,11 +396,10 @@ class BoardStreams:
             await self._send_event(send, subscriber, event)
 
     async def _send_event(self, send, subscriber: Subscriber, event: Event) -> None:
-        if subscriber.last_id is not None and event.id <= subscriber.last_id:
-            return  # already sent (replayed, then delivered)
-        if event.name == "revoke":
-            return
-        subscriber.last_id = event.id
+        if event.id:
+            if subscriber.last_id is not None and event.id <= subscriber.last_id:
+                return  # already sent (replayed, then delivered)
+            subscriber.last_id = event.id
         await send_bytes(send, event.frame)
 
     async def _watch_disconnect(self, receive, subscriber: Subscriber) -> None:
@@ -407,11 +409,23 @@ class BoardStreams:
                 subscriber.deliver(CLOSED)
                 return
 
-    async def _announce(self, board_id: int, watchers: list[tuple[int, str]]) -> None:
-        """Tell the board who is looking at it now (the same list for everyone)."""
-        items = "".join(f'<li title="{escape(name)}">{escape(initials(name))}</li>' for _, name in watchers)
-        html = f'<ul id="presence" class="presence" aria-label="Viewing now" hx-swap-oob="true">{items}</ul>'
-        await self.broker.publish_async(board_id, "presence", html)
+    def _announce_soon(self, board_id: int) -> None:
+        """Tell the board who is looking at it, once for all the joins and leaves of a moment:
+        a thousand browsers opening the board make a few updates, not a thousand."""
+        if board_id not in self._presence_due:
+            self._presence_due.add(board_id)
+            asyncio.get_running_loop().call_later(
+                PRESENCE_DELAY, lambda: asyncio.ensure_future(self._announce(board_id)))
+
+    async def _announce(self, board_id: int) -> None:
+        self._presence_due.discard(board_id)
+        try:
+            watchers = await self.broker.present(board_id)
+            items = "".join(f'<li title="{escape(name)}">{escape(initials(name))}</li>' for _, name in watchers)
+            html = f'<ul id="presence" class="presence" aria-label="Viewing now" hx-swap-oob="true">{items}</ul>'
+            await self.broker.announce(board_id, html)
+        except Exception:  # a presence update is not worth a crash (e.g. the broker is stopping)
+            log.debug("Presence update for board %s skipped", board_id, exc_info=True)
 
     def _member_name(self, user_id: int, board_id: int) -> str | None:
         from sqlalchemy import select
