@@ -10,7 +10,7 @@ from .auth import require_login
 from .extensions import db
 from .forms import BoardForm, ColumnForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
-from .models import Board, BoardColumn, BoardMember, Card, User, role_at_least
+from .models import Activity, Board, BoardColumn, BoardMember, Card, User, role_at_least
 from .ordering import keys_after
 from . import live
 from .live import stream_token
@@ -40,7 +40,9 @@ def get_board_or_404(board_id: int, role: str = "viewer") -> Board:
     A non-member gets 404, so a board's existence stays private; a member whose role
     falls short gets 403. The member's role is kept in `g.board_role` for the templates.
     """
-    statement = (select(Board, BoardMember.role).join(BoardMember)
+    # The board's version (its newest activity) comes along: the board page is cached by it.
+    version = select(func.max(Activity.id)).where(Activity.board_id == Board.id).scalar_subquery()
+    statement = (select(Board, BoardMember.role, version).join(BoardMember)
                  .where(Board.id == board_id, BoardMember.user_id == current_user.id))
     if role != "viewer":
         # Changes to one board happen one at a time (PostgreSQL; SQLite serializes writes anyway),
@@ -49,7 +51,7 @@ def get_board_or_404(board_id: int, role: str = "viewer") -> Board:
     row = db.session.execute(statement).first()
     if row is None:
         abort(404, "No such board.")
-    board, g.board_role = row
+    board, g.board_role, g.board_version = row
     if not role_at_least(g.board_role, role):
         abort(403, NOT_ALLOWED[role])
     return board
@@ -111,7 +113,8 @@ def show(board_id: int):
     if filters:
         body = render_board_body(board, filters)
     else:
-        body = cached_board_body(board.id, g.board_role, lambda: render_board_body(board, filters))
+        body = cached_board_body(board.id, g.board_version or 0, g.board_role,
+                                 lambda: render_board_body(board, filters))
     stream_url = url_for("boards.show", board_id=board.id) + "/events?token=" + stream_token(current_user.id, board.id)
     response = make_response(render_template("board.html", board=board, board_body=Markup(body),
                                              stream_url=stream_url))

@@ -51,11 +51,11 @@ def board_version(board_id: int) -> int:
     return db.session.scalar(select(func.max(Activity.id)).where(Activity.board_id == board_id)) or 0
 
 
-def cached_board_body(board_id: int, role: str, render) -> str:
+def cached_board_body(board_id: int, version: int, role: str, render) -> str:
     """The board's body for members with `role`, rendered once per version and day
     (due-soon and overdue badges change with the date)."""
     cache = current_app.extensions["board_bodies"]
-    key = (board_id, board_version(board_id), role, date.today())
+    key = (board_id, version, role, date.today())
     body = cache.get(key)
     if body is None:
         body = render_with_placeholder_token(render)
