@@ -75,7 +75,7 @@ def test_stale_edit_is_refused_with_the_current_card(app, ada):
     response = ada.hx("PUT", url, {"title": "Stale edit", "version": "1"})
     assert response.status_code == 409
     html = response.get_data(as_text=True)
-    assert "changed while you were editing" in html and 'name="version" value="2"' in html
+    assert "Ada changed this card while you were editing it" in html and 'name="version" value="2"' in html
     assert card_titles(app, ada.board.id, "To do")[0] == "First edit"
 
 
