@@ -7,7 +7,8 @@
   // Card detail and move forms are swapped into the dialog, which then opens.
   document.addEventListener("htmx:afterSwap", function (event) {
     var box = dialog();
-    if (box && event.detail.target.id === "dialog-body" && !box.open) box.showModal();
+    var target = event.detail.target;  // none for live-update swaps
+    if (box && target && target.id === "dialog-body" && !box.open) box.showModal();
   });
   document.addEventListener("closeDialog", function () {
     var box = dialog();
@@ -181,8 +182,8 @@
   // An upload over the server's whole-request limit is refused before any view runs, and its
   // message is sent to the page's error area, behind the open dialog: show it under the form.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var form = event.detail.requestConfig && event.detail.requestConfig.elt;
-    if (event.detail.xhr.status !== 413 || event.detail.target.id !== "errors") return;
+    var detail = event.detail, form = detail.requestConfig && detail.requestConfig.elt;
+    if (!detail.xhr || detail.xhr.status !== 413 || !detail.target || detail.target.id !== "errors") return;
     if (!form || !form.classList || !form.classList.contains("attachment-upload")) return;
     var slot = form.querySelector(".upload-status");
     if (slot) event.detail.target = slot;
