@@ -27,6 +27,7 @@ def app(tmp_path):
         "SQLALCHEMY_DATABASE_URI": url,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests only
         "DEV_MAILBOX": False,
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": 1,  # nothing listens: a test that sends mail uses the `smtp` fixture
     })
@@ -104,6 +105,7 @@ class BoardRef:
         self.url = f"/boards/{board.id}"
         self.columns = {column.title: column.id for column in board.columns}
         self.cards = {card.title: card.id for column in board.columns for card in column.cards}
+        self.extra_ids: dict[str, int] = {}  # ids of other things on the board, by URL argument name
 
     def card_url(self, title):
         return f"{self.url}/cards/{self.cards[title]}"

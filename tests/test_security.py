@@ -1,8 +1,56 @@
 """Authorization and CSRF on every route, enumerated from the URL map so new routes are covered."""
+import io
+
 import pytest
+from PIL import Image
+
+from webapp import storage
+from webapp.extensions import db
+from webapp.models import Attachment, BoardMember, Card, ChecklistItem, Comment, Invitation, Label, User
+from tests.conftest import UserClient, make_user
 
 MUTATIONS = {"POST", "PUT", "PATCH", "DELETE"}
-PUBLIC = {"static", "main.index", "main.healthz", "auth.login", "auth.signup"}
+PUBLIC = {"static", "main.index", "main.healthz", "auth.login", "auth.signup",
+          "auth.forgot_password", "auth.reset_password", "members.invitation"}
+
+
+OWNER_ONLY = {"boards.edit", "boards.rename", "boards.delete", "members.change_role", "members.remove",
+              "members.invite", "members.revoke"}
+ANY_MEMBER_MAY = {"members.leave"}  # the one change a viewer can make
+AUTHOR_ONLY = {"comments.edit_form", "comments.edit", "comments.delete"}  # the comment is Ada's
+AUTHOR_ONLY = {"comments.edit_form", "comments.edit", "comments.delete"}  # the comment is Ada's
+
+
+@pytest.fixture(autouse=True)
+def board_with_everything(app, ada):
+    """Ada's board with one of each thing a URL can name: a label, a checklist item, a comment..."""
+    with app.app_context():
+        card = db.session.get(Card, ada.board.cards["One"])
+        label = Label(board_id=ada.board.id, name="Bug", color="red")
+        item = ChecklistItem(card_id=card.id, text="Step", position="i")
+        owner = db.session.get(User, card.board.owner_id)
+        comment = Comment(card_id=card.id, author_id=owner.id, body="Hello")
+        png = io.BytesIO()
+        Image.new("RGB", (40, 30), "teal").save(png, "PNG")
+        png.seek(0)
+        blob = storage.save(png)
+        attachment = Attachment(card_id=card.id, uploader_id=owner.id, filename="sketch.png", sha256=blob.sha256,
+                                content_type="image/png", size=blob.size, is_image=True)
+        invitation = Invitation(board_id=ada.board.id, email="guest@example.com", role="viewer",
+                                invited_by_id=owner.id)
+        db.session.add_all([label, item, comment, attachment, invitation])
+        db.session.commit()
+        member_id = db.session.scalar(db.select(BoardMember.id).where(BoardMember.user_id == owner.id))
+        ada.board.extra_ids.update(label_id=label.id, item_id=item.id, comment_id=comment.id,
+                                   attachment_id=attachment.id, invitation_id=invitation.id, member_id=member_id)
+
+
+def member(app, ada, name, role):
+    with app.app_context():
+        user = make_user(name)
+        db.session.add(BoardMember(board_id=ada.board.id, user_id=user.id, role=role))
+        db.session.commit()
+    return UserClient(app, f"{name.lower()}@example.com")
 
 
 def board_routes(app):
@@ -13,7 +61,8 @@ def board_routes(app):
 
 
 def build(rule, board):
-    values = {"board_id": board.id, "column_id": board.columns["To do"], "card_id": board.cards["One"]}
+    values = {"board_id": board.id, "column_id": board.columns["To do"], "card_id": board.cards["One"],
+              **board.extra_ids}
     unknown = rule.arguments - values.keys()
     assert not unknown, f"teach this test the URL argument(s) {unknown} of {rule.rule}"
     return rule.build({name: values[name] for name in rule.arguments}, append_unknown=False)[1]
@@ -88,3 +137,50 @@ def test_method_override_only_applies_to_post(app, ada):
     response = ada.get(f"{ada.board.url}?_method=DELETE")
     assert response.status_code == 200
     assert "Roadmap" in ada.get("/boards/").get_data(as_text=True)
+
+
+def ordered(routes):
+    """Reads first, deletions last, so each request finds what it names."""
+    order = {"GET": 0, "POST": 1, "PUT": 2, "PATCH": 2, "DELETE": 3}
+    # Deeper things are deleted before what holds them (a comment before its card, a card before its column).
+    return sorted(routes, key=lambda route: (order[route[1]], -route[0].rule.count("/"),
+                                             route[0].endpoint == "columns.delete"))
+
+
+def test_a_viewer_reads_everything_and_changes_nothing(app, ada):
+    vera = member(app, ada, "Vera", "viewer")
+    for rule, method in ordered(board_routes(app)):
+        if rule.endpoint in ANY_MEMBER_MAY:
+            continue  # leaving works for anyone (tests/test_members.py); here Vera stays
+        url = build(rule, ada.board)
+        response = vera.hx(method, url, {"title": "Viewer was here", "position": 0})
+        if method == "GET" and (rule.endpoint.endswith(".edit") or rule.endpoint.endswith("_form")):
+            assert response.status_code == 403, f"GET {url} (a form to change things) answered a viewer"
+        elif method == "GET":
+            assert response.status_code not in (403, 404), f"GET {url} answered {response.status_code} to a viewer"
+        else:
+            assert response.status_code == 403, f"{method} {url} answered {response.status_code} to a viewer"
+            assert "Viewers can look" in response.get_data(as_text=True) or "owners" in response.get_data(as_text=True)
+    assert "Viewer was here" not in ada.get(ada.board.url).get_data(as_text=True)
+
+
+def test_a_viewer_sees_no_editing_controls(app, ada):
+    vera = member(app, ada, "Vera", "viewer")
+    page = vera.get(ada.board.url).get_data(as_text=True)
+    assert 'class="board read-only"' in page  # the shared fragments' editing controls are hidden
+    assert "Delete board" not in page and 'hx-get="/boards/' + str(ada.board.id) + '/edit"' not in page
+    detail = vera.hx("GET", ada.board.card_url("One")).get_data(as_text=True)
+    assert "Save" not in detail and "Delete card" not in detail and "Archive card" not in detail
+
+
+def test_an_editor_changes_cards_but_not_the_board_itself(app, ada):
+    ed = member(app, ada, "Ed", "editor")
+    for rule, method in ordered(board_routes(app)):
+        if rule.endpoint in ANY_MEMBER_MAY:
+            continue
+        url = build(rule, ada.board)
+        response = ed.hx(method, url, {"title": "Edited", "position": 0, "column_id": ada.board.columns["Done"]})
+        if rule.endpoint in OWNER_ONLY | AUTHOR_ONLY:
+            assert response.status_code == 403, f"{method} {url} answered {response.status_code} to an editor"
+        else:
+            assert response.status_code != 403, f"{method} {url} refused an editor"

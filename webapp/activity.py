@@ -63,6 +63,7 @@ PHRASES = {
     "member.role_changed": "made {member} {role}",
     "member.removed": "removed {member} from the board",
     "member.left": "left the board",
+    "invitation.revoked": "withdrew the invitation of {email}",
 }
 
 

@@ -1,5 +1,6 @@
 """Flask-WTF forms. Every form carries the CSRF token; HTMX sends it as a header."""
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
 
@@ -81,9 +82,11 @@ class WipLimitForm(FlaskForm):
 # --- Members, invitations and password reset (members.py, auth.py) ---------------------------
 
 from wtforms import SelectField  # noqa: E402  (kept with the forms that use it)
+from wtforms.fields.choices import SelectChoice  # noqa: E402
+from wtforms.validators import ValidationError  # noqa: E402
 
-ROLE_CHOICES = [("viewer", "Viewer (reads only)"), ("editor", "Editor (changes cards and columns)"),
-                ("owner", "Owner (also manages members)")]
+ROLE_LABELS = {"viewer": "Viewer (reads only)", "editor": "Editor (changes cards and columns)",
+               "owner": "Owner (also manages members)"}
 
 
 def _email_field(label: str, missing: str) -> EmailField:
@@ -94,11 +97,12 @@ def _email_field(label: str, missing: str) -> EmailField:
 
 class RoleField(SelectField):
     def __init__(self, label="Role", **kwargs):
-        super().__init__(label, choices=ROLE_CHOICES, validate_choice=False, **kwargs)
+        choices = [SelectChoice(value, text) for value, text in ROLE_LABELS.items()]
+        super().__init__(label, choices=choices, validate_choice=False, **kwargs)
 
     def pre_validate(self, form):
-        if self.data not in dict(ROLE_CHOICES):
-            raise ValueError("Choose viewer, editor or owner.")
+        if self.data not in ROLE_LABELS:
+            raise ValidationError("Choose viewer, editor or owner.")
 
 
 class InviteForm(FlaskForm):
@@ -138,16 +142,16 @@ class LabelForm(FlaskForm):
     name = StringField("Label name", filters=[_strip], validators=[
         DataRequired("Give the label a name."),
         Length(max=LABEL_NAME_MAX, message=f"Keep it under {LABEL_NAME_MAX} characters.")])
-    color = SelectField("Colour", choices=[(color, color.capitalize()) for color in LABEL_COLORS],
+    color = SelectField("Colour", choices=list(LABEL_COLORS),
                         default=LABEL_COLORS[0], validate_choice=True,
                         invalid_choice_message="Choose one of the colours offered.")
 
 
 class IdsField(SelectMultipleField):
-    """Several ids ticked among the choices the view sets (`field.choices = [(id, name)]`)."""
+    """Several ids ticked among the choices the view sets (`field.choices = [SelectChoice(id, name)]`)."""
 
     def __init__(self, label, unknown_message, **kwargs):
-        super().__init__(label, coerce=int, invalid_value_message=unknown_message,
+        super().__init__(label, coerce=int, default=(), invalid_value_message=unknown_message,
                          invalid_choice_message=unknown_message, **kwargs)
 
 
@@ -191,3 +195,10 @@ class CommentForm(FlaskForm):
     body = TextAreaField("Comment", filters=[_strip], validators=[
         DataRequired("Write something first."),
         Length(max=COMMENT_MAX, message=f"Keep it under {COMMENT_MAX} characters.")])
+
+
+# --- Attachments ----------------------------------------------------------------------------
+
+class AttachmentForm(FlaskForm):
+    """Files for a card. Each file's size is checked by the view: too large is 413, not 422."""
+    files = MultipleFileField("Attach files", validators=[FileRequired("Choose one or more files to attach.")])

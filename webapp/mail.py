@@ -54,7 +54,7 @@ def init_app(app) -> None:
     if app.config["DEV_MAILBOX"]:
         app.config.setdefault("MAIL_SERVER", "127.0.0.1")
         app.config.setdefault("MAIL_PORT", int(os.environ.get("DEV_MAIL_PORT", DEV_MAIL_PORT)))
-        app.config.setdefault("DEV_MAIL_DIR", str(Path(app.instance_path) / "dev-mail"))
+        app.config.setdefault("DEV_MAIL_DIR", os.environ.get("DEV_MAIL_DIR") or str(Path(app.instance_path) / "dev-mail"))
         app.register_blueprint(dev_bp)
         app.add_template_filter(linkify)
     mail.init_app(app)
@@ -67,6 +67,7 @@ def send_mail(to: str | list[str], subject: str, template: str, **context) -> No
     caller can say so instead of pretending the email left.
     """
     recipients = [to] if isinstance(to, str) else list(to)
+    subject = " ".join(subject.split())  # a board title with a line break must not break the header
     message = Message(subject=subject, recipients=recipients,
                       body=render_template(f"email/{template}.txt", **context))
     try:
@@ -154,7 +155,7 @@ def dev_messages(folder: Path) -> list[dict]:
     for path in files[:DEV_MAIL_SHOWN]:
         with path.open("rb") as file:
             headers = BytesHeaderParser(policy=email.policy.default).parse(file)
-        messages.append({"id": path.stem, "to": headers["To"], "subject": headers["Subject"],
+        messages.append({"id": path.stem, "to": headers["To"] or "", "subject": headers["Subject"] or "(no subject)",
                          "sent_at": _sent_at(headers, path)})
     return messages
 
@@ -177,7 +178,7 @@ def dev_message(folder: Path, message_id: str) -> dict:
             "text": text_part.get_content() if text_part is not None else None}
 
 
-@dev_bp.get("/")
+@dev_bp.get("")
 @login_required
 def dev_mailbox():
     folder = dev_mail_dir(current_app)
