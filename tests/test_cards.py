@@ -5,12 +5,14 @@ from webapp.models import Card
 from tests.conftest import card_titles, order_keys
 
 
-def test_add_card_with_htmx_returns_card_and_fresh_form(app, ada):
+def test_add_card_with_htmx_returns_the_column_list_and_a_fresh_form(app, ada):
     url = f"{ada.board.column_url('Doing')}/cards"
     response = ada.hx("POST", url, {"title": "Write tests"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert html.lstrip().startswith('<li id="card-') and "Write tests" in html
+    # The whole list, swapped in place: applying it twice (response and live update) shows the card once.
+    assert f'<ol id="cards-{ada.board.columns["Doing"]}" hx-swap-oob="innerHTML">' in html
+    assert html.count(">Write tests</a>") == 1
     assert f'id="add-card-{ada.board.columns["Doing"]}"' in html and "autofocus" in html
     ada.hx("POST", url, {"title": "Ship it"})
     assert card_titles(app, ada.board.id, "Doing") == ["Write tests", "Ship it"]

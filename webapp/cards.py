@@ -1,5 +1,6 @@
 """Cards: add, open, edit, move, delete. `/boards/<id>/cards/<id>` lives here."""
 from flask import Blueprint, abort, make_response, redirect, render_template, url_for
+from markupsafe import Markup
 from sqlalchemy import func, select
 
 from . import live
@@ -70,9 +71,11 @@ def create(board_id: int, column_id: int):
     db.session.flush()
     record(board.id, "card.created", card=card, column=column.title)
     db.session.commit()
-    publish_lists(board, [column.id])
+    lists_html = publish_lists(board, [column.id])
+    # The list is replaced, not appended to: the author's response and the live update can
+    # arrive in either order and the card still shows once.
     return updated("partials/card_created.html", board_url(board), board=board, column=column,
-                   card=card_face(card), form=CardForm(formdata=None), counts=column_counts(board, [column.id]))
+                   lists_html=Markup(lists_html), form=CardForm(formdata=None))
 
 
 @bp.get("/cards/<int:card_id>")
