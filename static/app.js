@@ -179,6 +179,27 @@
     form.requestSubmit();
   });
 
+  // Files that together pass what one request may carry (MAX_CONTENT_LENGTH) are refused here:
+  // sent anyway, the server would answer 413 before reading them, and a browser still sending
+  // them may see a reset connection instead of that answer.
+  function megabytes(bytes) { return (bytes / 1048576).toFixed(1).replace(/\.0$/, "") + " MB"; }
+
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.classList || !form.classList.contains("attachment-upload")) return;
+    var files = form.querySelector('input[type="file"]').files, total = 0;
+    for (var i = 0; i < files.length; i++) total += files[i].size;
+    var limit = Number(form.dataset.maxRequest);
+    if (!limit || total <= limit) return;
+    event.preventDefault();
+    var message = document.createElement("p");
+    message.className = "field-error";
+    message.setAttribute("role", "alert");
+    message.textContent = "These files add up to " + megabytes(total) + "; one upload can carry at most " +
+      megabytes(limit) + ". Upload them a few at a time.";
+    form.querySelector(".upload-status").replaceChildren(message);
+  });
+
   // An upload over the server's whole-request limit is refused before any view runs, and its
   // message is sent to the page's error area, behind the open dialog: show it under the form.
   document.addEventListener("htmx:beforeSwap", function (event) {
