@@ -6,7 +6,7 @@ from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, rend
                    url_for)
 from flask_login import current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from .extensions import db, login_manager
 from .forms import LoginForm, NewPasswordForm, PasswordResetRequestForm, SignupForm
@@ -20,9 +20,14 @@ login_manager.login_message = "Log in to see that page."
 login_manager.session_protection = "basic"
 
 
+USER_BY_ID = select(User).where(User.id == bindparam("user_id"))  # built once: it runs on every request
+
+
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    if not user_id.isdigit():
+        return None
+    return db.session.execute(USER_BY_ID, {"user_id": int(user_id)}).scalar_one_or_none()
 
 
 @login_manager.unauthorized_handler

@@ -2,7 +2,7 @@
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from .activity import record
@@ -40,21 +40,27 @@ def get_board_or_404(board_id: int, role: str = "viewer") -> Board:
     A non-member gets 404, so a board's existence stays private; a member whose role
     falls short gets 403. The member's role is kept in `g.board_role` for the templates.
     """
-    # The board's version (its newest activity) comes along: the board page is cached by it.
-    version = select(func.max(Activity.id)).where(Activity.board_id == Board.id).scalar_subquery()
-    statement = (select(Board, BoardMember.role, version).join(BoardMember)
-                 .where(Board.id == board_id, BoardMember.user_id == current_user.id))
-    if role != "viewer":
-        # Changes to one board happen one at a time (PostgreSQL; SQLite serializes writes anyway),
-        # so each change's live update shows every change committed before it.
-        statement = statement.with_for_update(of=Board)
-    row = db.session.execute(statement).first()
+    statement = BOARD_FOR_MEMBER if role == "viewer" else BOARD_FOR_MEMBER_TO_CHANGE
+    row = db.session.execute(statement, {"board_id": board_id, "user_id": current_user.id}).first()
     if row is None:
         abort(404, "No such board.")
     board, g.board_role, g.board_version = row
     if not role_at_least(g.board_role, role):
         abort(403, NOT_ALLOWED[role])
     return board
+
+
+# Built once: every request under a board runs one of these.
+# The board's version (its newest activity) comes along: the board page is cached by it.
+BOARD_FOR_MEMBER = (
+    select(Board, BoardMember.role,
+           select(func.max(Activity.id)).where(Activity.board_id == Board.id).scalar_subquery())
+    .join(BoardMember)
+    .where(Board.id == bindparam("board_id"), BoardMember.user_id == bindparam("user_id"))
+)
+# Changes to one board happen one at a time (PostgreSQL; SQLite serializes writes anyway),
+# so each change's live update shows every change committed before it.
+BOARD_FOR_MEMBER_TO_CHANGE = BOARD_FOR_MEMBER.with_for_update(of=Board)
 
 
 NOT_ALLOWED = {
