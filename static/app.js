@@ -8,7 +8,7 @@
   document.addEventListener("htmx:afterSwap", function (event) {
     var box = dialog();
     var target = event.detail.target;  // none for live-update swaps
-    if (box && target && target.id === "dialog-body" && !box.open) box.showModal();
+    if (box && target && target.id === "dialog-body" && target.childElementCount && !box.open) box.showModal();
   });
   document.addEventListener("closeDialog", function () {
     var box = dialog();
@@ -31,7 +31,8 @@
 
   // Drag and drop: one PATCH with the target column and position, the same request the Move form sends.
   function send(method, url, values, source) {
-    return htmx.ajax(method, url, { source: source, values: values, swap: "none" });
+    // The card's own element is the target: it must not inherit the card links' dialog target.
+    return htmx.ajax(method, url, { source: source, target: source, values: values, swap: "none" });
   }
 
   function refreshBoard(columns) {

@@ -64,15 +64,19 @@ def create(board_id: int):
     board = get_board_or_404(board_id, "editor")
     form = ColumnForm()
     if not form.validate():
-        return invalid(form, "partials/column_add_form.html", "Add a column", board=board)
+        response = invalid(form, "partials/column_add_form.html", "Add a column", board=board)
+        response.headers["HX-Reswap"] = "outerHTML"
+        return response
     last = db.session.scalar(select(func.max(BoardColumn.position)).where(BoardColumn.board_id == board.id))
     column = BoardColumn(board_id=board.id, title=form.title.data, position=key_between(last, None))
     db.session.add(column)
     record(board.id, "column.created", column=column.title)
     db.session.commit()
     publish_columns(board)
-    return updated("partials/column_created.html", board_url(board), board=board, column=column,
-                   cards=[], column_form=ColumnForm(formdata=None))
+    # The author gets the same whole board (so the live update and this response can come in
+    # either order), with the add-column field focused for the next one.
+    return updated("partials/columns.html", board_url(board), oob=True, focus_add_column=True,
+                   column_form=ColumnForm(formdata=None), **board_context(board))
 
 
 @bp.get("/<int:column_id>")
