@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from .actions import add_cards, card, create_board, sign_up
+from .actions import add_cards, card, create_board, settled, sign_up
 
 
 def open_card(page: Page, title: str):
@@ -43,6 +43,7 @@ def test_labels_and_checklist_show_on_the_card_face(board_page: Page):
     new_item.press("Enter")
     expect(dialog.get_by_role("checkbox", name="Reproduce on Safari")).to_be_visible()
     expect(new_item).to_be_focused()
+    settled(page)  # the fresh form gets its htmx behaviour as it settles
     page.keyboard.type("Write the fix")
     page.keyboard.press("Enter")
     expect(face.get_by_title("Checklist")).to_have_text("☑ 0/2")
