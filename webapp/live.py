@@ -29,6 +29,8 @@ PRESENCE_DELAY = 0.25  # joins and leaves within this time make one presence upd
 TOKEN_SECONDS = 15 * 60  # a stream token opens a stream for this long; the stream sends fresh ones
 TOKEN_SALT = "corkboard-board-stream"
 CLOSED = object()
+PING = object()  # delivered to every stream by one timer per process, not a timer per stream
+PRESENCE_SHOWN = 12  # people listed by name in a presence update; the rest are counted
 
 
 @dataclass(slots=True)
@@ -196,7 +198,9 @@ class RedisBroker(MemoryBroker):
     async def start(self) -> None:
         import redis.asyncio
         await super().start()
-        self._client = redis.asyncio.Redis.from_url(self.url)
+        # Many streams open at once: wait for a connection rather than fail.
+        pool = redis.asyncio.BlockingConnectionPool.from_url(self.url, max_connections=50, timeout=10)
+        self._client = redis.asyncio.Redis(connection_pool=pool)
         pubsub = self._client.pubsub(ignore_subscribe_messages=True)
         await pubsub.psubscribe(f"{self.prefix}*:events")
         self._reader = asyncio.create_task(self._read(pubsub))
@@ -233,11 +237,18 @@ class RedisBroker(MemoryBroker):
 
     async def subscribe(self, subscriber: Subscriber) -> list | None:
         self._subscribers[subscriber.board_id].add(subscriber)
+        last_id = subscriber.last_id
+        if last_id is None:
+            return []  # a fresh page: nothing to catch up on
         seq, log_key, _ = self._keys(subscriber.board_id)
         newest = int(await self._client.get(seq) or 0)
-        messages = await self._client.lrange(log_key, 0, -1)
+        if last_id >= newest:
+            return []
+        if newest - last_id > self.log_size:
+            return None
+        messages = await self._client.lrange(log_key, -(newest - last_id), -1)  # just the tail
         events = [parse_message(subscriber.board_id, message) for message in messages]
-        return missed(events, subscriber.last_id, newest)
+        return missed(events, last_id, newest)
 
     async def join(self, subscriber: Subscriber) -> None:
         key = f"{self.prefix}{subscriber.board_id}:presence"
@@ -328,7 +339,11 @@ class BoardStreams:
         self.app = flask_app
         self.secret_key = flask_app.secret_key
         self.open_streams = 0
+        self._streams: set[Subscriber] = set()
+        self._pinger: asyncio.TimerHandle | None = None
         self._presence_due: set[int] = set()
+        self._presence_sent: dict[int, str] = {}
+        self._newcomers: dict[int, set[Subscriber]] = {}
 
     @property
     def broker(self):
@@ -344,10 +359,12 @@ class BoardStreams:
         if name is None:
             return await plain(send, 404, "No such board.")
         subscriber = Subscriber(board_id, user_id, name, last_event_id(scope, query))
-        missed_events = await self.broker.subscribe(subscriber)
         self.open_streams += 1
+        self._streams.add(subscriber)
+        self._start_pings()
         watcher = asyncio.ensure_future(self._watch_disconnect(receive, subscriber))
         try:
+            missed_events = await self.broker.subscribe(subscriber)
             await send({"type": "http.response.start", "status": 200, "headers": [
                 (b"content-type", b"text/event-stream; charset=utf-8"),
                 (b"cache-control", b"no-cache"),
@@ -360,12 +377,14 @@ class BoardStreams:
                 for event in missed_events:
                     await self._send_event(send, subscriber, event)
             await self.broker.join(subscriber)
+            self._newcomers.setdefault(board_id, set()).add(subscriber)
             self._announce_soon(board_id)
             await self._pump(send, subscriber)
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             watcher.cancel()
             self.open_streams -= 1
+            self._streams.discard(subscriber)
             await self.broker.unsubscribe(subscriber)
             try:
                 await self.broker.leave(subscriber)
@@ -376,10 +395,8 @@ class BoardStreams:
     async def _pump(self, send, subscriber: Subscriber) -> None:
         token_due = loop_time() + TOKEN_SECONDS / 3
         while True:
-            try:
-                async with asyncio.timeout(PING_SECONDS):
-                    event = await subscriber.queue.get()
-            except TimeoutError:
+            event = await subscriber.queue.get()
+            if event is PING:
                 await send_bytes(send, b": ping\n\n")
                 if loop_time() >= token_due:  # keep the page's reconnect link fresh
                     token = serializer(self.secret_key).dumps([subscriber.user_id, subscriber.board_id])
@@ -409,6 +426,18 @@ class BoardStreams:
                 subscriber.deliver(CLOSED)
                 return
 
+    def _start_pings(self) -> None:
+        """Every PING_SECONDS, a comment on every open stream keeps proxies from closing it."""
+        if self._pinger is None:
+            self._pinger = asyncio.get_running_loop().call_later(PING_SECONDS, self._ping_all)
+
+    def _ping_all(self) -> None:
+        self._pinger = None
+        for subscriber in list(self._streams):
+            subscriber.deliver(PING)
+        if self._streams:
+            self._start_pings()
+
     def _announce_soon(self, board_id: int) -> None:
         """Tell the board who is looking at it, once for all the joins and leaves of a moment:
         a thousand browsers opening the board make a few updates, not a thousand."""
@@ -420,9 +449,16 @@ class BoardStreams:
     async def _announce(self, board_id: int) -> None:
         self._presence_due.discard(board_id)
         try:
-            watchers = await self.broker.present(board_id)
-            items = "".join(f'<li title="{escape(name)}">{escape(initials(name))}</li>' for _, name in watchers)
-            html = f'<ul id="presence" class="presence" aria-label="Viewing now" hx-swap-oob="true">{items}</ul>'
+            html = presence_html(await self.broker.present(board_id))
+            newcomers = self._newcomers.pop(board_id, set())
+            # (Within one process only: with Redis, another process may have announced since.)
+            if self.broker.kind == "memory" and self._presence_sent.get(board_id) == html:
+                # Nobody came or went (a second tab, say): only the new streams need the list.
+                event = Event(0, board_id, "presence", html)
+                for subscriber in newcomers:
+                    subscriber.deliver(event)
+                return
+            self._presence_sent[board_id] = html
             await self.broker.announce(board_id, html)
         except Exception:  # a presence update is not worth a crash (e.g. the broker is stopping)
             log.debug("Presence update for board %s skipped", board_id, exc_info=True)
@@ -436,6 +472,15 @@ class BoardStreams:
             return db.session.scalar(
                 select(User.name).join(BoardMember, BoardMember.user_id == User.id)
                 .where(BoardMember.board_id == board_id, User.id == user_id))
+
+
+def presence_html(watchers: list[tuple[int, str]]) -> str:
+    """Who is viewing the board: the first few by their initials, then how many more."""
+    items = "".join(f'<li title="{escape(name)}">{escape(initials(name))}</li>'
+                    for _, name in watchers[:PRESENCE_SHOWN])
+    if len(watchers) > PRESENCE_SHOWN:
+        items += f'<li class="more" title="and {len(watchers) - PRESENCE_SHOWN} more">+{len(watchers) - PRESENCE_SHOWN}</li>'
+    return f'<ul id="presence" class="presence" aria-label="Viewing now" hx-swap-oob="true">{items}</ul>'
 
 
 def initials(name: str) -> str:
