@@ -57,9 +57,10 @@ def _answers(url: str) -> bool:
 
 
 class LiveServer:
-    def __init__(self, url: str, log: Path):
+    def __init__(self, url: str, log: Path, database_url: str = ""):
         self.url = url
         self.log = log
+        self.database_url = database_url  # for tests that arrange data the UI takes email to arrange
 
     def log_since(self, offset: int) -> str:
         with self.log.open("rb") as file:
@@ -107,7 +108,7 @@ def live_server(tmp_path_factory) -> LiveServer:
                 pytest.fail(f"Hypercorn did not answer {url}/healthz within {START_TIMEOUT} s:\n"
                             f"{log.read_text()}")
             time.sleep(0.1)
-        yield LiveServer(url, log)
+        yield LiveServer(url, log, env["DATABASE_URL"])
     finally:
         _stop(server)
 

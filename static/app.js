@@ -122,6 +122,7 @@
       if (columns) refreshBoard(columns);
     });
     source.addEventListener("revoked", function () { source.close(); location.reload(); });
+    live.liveSource = source;  // the open stream, for the browser tests and a curious developer
     return source;
   };
   document.addEventListener("htmx:sseOpen", function () { document.body.classList.remove("live-down"); });
