@@ -51,14 +51,6 @@ class Event:
             self._frame = f"{event_id}event: {self.name}\n{lines}\n".encode()
         return self._frame
 
-    def to_json(self) -> str:
-        return json.dumps({"id": self.id, "name": self.name, "data": self.data, "user_id": self.user_id})
-
-    @classmethod
-    def from_json(cls, board_id: int, text: str) -> "Event":
-        fields = json.loads(text)
-        return cls(fields["id"], board_id, fields["name"], fields["data"], fields.get("user_id"))
-
 
 class Subscriber:
     """One open stream: a queue of events, and who is watching."""
