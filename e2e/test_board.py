@@ -8,7 +8,6 @@ from playwright.sync_api import Page, expect
 from .actions import (add_cards, add_column, card, card_titles, cards_in, column, column_titles, create_board,
                       drag, is_move, log_in, log_out, settled)
 
-SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "screenshot.png"
 
 # What these flows see comes from their own requests; test_live.py covers live updates.
 pytestmark = pytest.mark.usefixtures("hold_live_stream")
@@ -58,8 +57,6 @@ def test_plan_a_sprint_with_drag_and_drop(signed_up_page: Page):
     add_cards(page, "To do", ["Book the venue for the launch party", "Translate the FAQ into German"])
     page.reload()
     expect(cards_in(page, "To do")).to_have_count(4)
-    SCREENSHOT.parent.mkdir(exist_ok=True)
-    page.screenshot(path=SCREENSHOT)
 
 
 def test_add_a_column(board_page: Page):

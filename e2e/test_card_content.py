@@ -82,7 +82,7 @@ def test_description_dates_and_comments(board_page: Page):
     comment = dialog.locator("article.comment")
     expect(comment.locator("strong", has_text="shared")).to_be_visible()
     expect(comment).to_contain_text("just now")
-    expect(card(page, "Write the release notes").get_by_title("Comments")).to_have_text("💬 1")
+    expect(card(page, "Write the release notes").get_by_title("Comments")).to_have_text("✎ 1")
 
     comment.get_by_role("link", name="Edit comment").click()
     dialog.get_by_label("Your comment").fill("Final draft is in the shared folder")

@@ -40,7 +40,7 @@ def test_add_comment_with_htmx(app, ada):
     assert "<strong>Ada</strong>" in html and "just now</time>" in html
     assert "<p>Looks <strong>good</strong> to me</p>" in html
     assert '<textarea id="comment-new"' in html and "Looks **good**" not in html  # a fresh, empty box
-    assert '<span title="Comments">💬 1</span>' in face(html, card_id)
+    assert '<span title="Comments">✎ 1</span>' in face(html, card_id)
     assert load_card(app, card_id, "comments") == ["Looks **good** to me"]
     assert ("comment.added", {"card": "One"}) in activities(app, ada.board.id)
 
@@ -114,7 +114,7 @@ def test_delete_own_comment(app, ada):
     response = ada.hx("DELETE", f"{comments_url(ada)}/{first}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200 and "<p>Going</p>" not in html and "<p>Staying</p>" in html
-    assert "💬 1" in face(html, card_id)
+    assert "✎ 1" in face(html, card_id)
     assert ("comment.deleted", {"card": "One"}) in activities(app, ada.board.id)
     (last,) = comment_ids(app, card_id)
     assert ada.form("DELETE", f"{comments_url(ada)}/{last}").status_code == 303

@@ -258,7 +258,7 @@ def test_a_card_carrying_label_person_dates_and_progress_keeps_a_small_face(app,
     page = ada.get(ada.board.url).get_data(as_text=True)
     start = page.index(f'<li id="card-{card_id}"')
     html = page[start:page.index("</li>", start) + len("</li>")]
-    assert "due soon" in html and "☑ 0/1" in html and "💬 1" in html and 'title="Ada">A<' in html
+    assert "due soon" in html and "☑ 0/1" in html and "✎ 1" in html and 'title="Ada">A<' in html
     assert "label-red" in html
     assert len(html.encode()) <= 600, html
 
@@ -274,7 +274,7 @@ def test_every_card_content_change_reaches_open_boards(app, ada):
         (f"{card_url}/labels", "PUT", {"labels": [bug]}, '<span class="label label-red">Bug</span>'),
         (f"{card_url}/assignees", "PUT", {"assignees": [ada_id]}, 'title="Ada">A</span>'),
         (f"{card_url}/checklist", "POST", {"text": "Check"}, "☑ 0/1"),
-        (f"{card_url}/comments", "POST", {"body": "Said"}, "💬 1"),
+        (f"{card_url}/comments", "POST", {"body": "Said"}, "✎ 1"),
     ]
     for url, method, data, expected in changes:
         before = len(broker._logs.get(ada.board.id, ()))
