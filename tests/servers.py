@@ -113,7 +113,7 @@ class EventStream:
     def frame(self) -> dict:
         fields, line = {}, None
         while True:
-            line = self.response.fp.readline().decode()
+            line = self.response.readline().decode()
             if line in ("\n", ""):
                 if fields or line == "":
                     return fields

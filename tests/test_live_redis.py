@@ -67,3 +67,4 @@ def test_a_change_made_on_one_process_reaches_a_stream_on_another(two_servers):
         assert ">Shipped</a>" in replay.frame_named("board")["data"]
     finally:
         replay.close()
+
