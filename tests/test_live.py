@@ -232,3 +232,43 @@ def test_stale_edit_names_who_changed_the_card(app, ada, bob):
     assert response.status_code == 409
     html = response.get_data(as_text=True)
     assert "Bob changed this card" in html and "Bob&#39;s title" in html
+
+
+def test_concurrent_moves_end_in_the_same_order_everywhere(app, ada, bob):
+    """Two members reorder one column at once: what the live updates leave on screen (the
+    newest version wins, as static/app.js applies them) is the order a reload shows."""
+    import re
+    import threading
+
+    with app.app_context():
+        bob_id = db.session.scalar(db.select(User.id).where(User.email == "bob@example.com"))
+        db.session.add(BoardMember(board_id=ada.board.id, user_id=bob_id, role="editor"))
+        db.session.commit()
+    column = ada.board.columns["To do"]
+    moves = [(ada, "One", 2), (bob, "Three", 0), (ada, "Two", 0), (bob, "One", 0), (ada, "Three", 2)]
+
+    async def scenario(streams):
+        browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
+
+        def move(client, title, position):
+            client.hx("PATCH", f"{ada.board.card_url(title)}/move", {"column_id": column, "position": position})
+
+        threads = [threading.Thread(target=move, args=args) for args in moves]
+        for thread in threads:
+            thread.start()
+        await asyncio.to_thread(lambda: [thread.join() for thread in threads])
+        shown, newest = None, -1
+        for _ in moves:
+            frame = await browser.frame_named("board")
+            version = int(re.match(r"<!--v:(\d+)-->", frame["data"]).group(1))
+            if version >= newest:
+                newest = version
+                shown = re.findall(r'data-id="(\d+)"', frame["data"].split(f'id="cards-{column}"', 1)[1])
+        await browser.close()
+        return [int(card_id) for card_id in shown]
+
+    on_screen = run(app, scenario)
+    reloaded = ada.get(ada.board.url).get_data(as_text=True)
+    after_reload = [int(card_id) for card_id in re.findall(
+        r'data-id="(\d+)"', reloaded.split(f'id="cards-{column}"', 1)[1].split("</ol>", 1)[0])]
+    assert on_screen == after_reload and len(after_reload) == 3
