@@ -6,6 +6,7 @@ limit that lets Flask answer 413 itself, responses with an empty body (HEAD, 204
 and the live board stream (webapp/live.py), served natively so that it holds no thread.
 """
 import asyncio
+import gc
 import os
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -100,6 +101,10 @@ class CorkboardASGI:
             if message["type"] == "lifespan.startup":
                 loop = asyncio.get_running_loop()
                 loop.set_default_executor(ThreadPoolExecutor(THREADS, "flask"))
+                # What start-up made lives as long as the process: keep it out of every collection,
+                # and collect less often (thousands of open streams make many small objects).
+                gc.freeze()
+                gc.set_threshold(50_000, 20, 20)
                 await self.broker.start()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
