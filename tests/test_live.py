@@ -64,6 +64,15 @@ def token_for(app, email, board_id):
         return live.serializer(app.secret_key).dumps([user_id, board_id])
 
 
+def join_board(app, ada, email, role) -> int:
+    """Make the account a member of Ada's board; its user id."""
+    with app.app_context():
+        user_id = db.session.scalar(db.select(User.id).where(User.email == email))
+        db.session.add(BoardMember(board_id=ada.board.id, user_id=user_id, role=role))
+        db.session.commit()
+        return user_id
+
+
 def run(app, scenario):
     """Run an async scenario with the app's broker started on this event loop."""
     async def main():
@@ -179,10 +188,7 @@ def test_non_member_is_404_even_with_a_genuine_token(app, ada, bob):
 
 
 def test_presence_shows_who_is_watching_and_who_left(app, ada, bob):
-    with app.app_context():
-        bob_id = db.session.scalar(db.select(User.id).where(User.email == "bob@example.com"))
-        db.session.add(BoardMember(board_id=ada.board.id, user_id=bob_id, role="viewer"))
-        db.session.commit()
+    join_board(app, ada, "bob@example.com", "viewer")
 
     async def scenario(streams):
         ada_browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
@@ -198,10 +204,7 @@ def test_presence_shows_who_is_watching_and_who_left(app, ada, bob):
 
 
 def test_a_removed_member_loses_the_stream_at_once(app, ada, bob):
-    with app.app_context():
-        bob_id = db.session.scalar(db.select(User.id).where(User.email == "bob@example.com"))
-        db.session.add(BoardMember(board_id=ada.board.id, user_id=bob_id, role="editor"))
-        db.session.commit()
+    bob_id = join_board(app, ada, "bob@example.com", "editor")
 
     async def scenario(streams):
         ada_browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
@@ -223,10 +226,7 @@ def test_shutdown_ends_open_streams(app, ada):
 
 
 def test_stale_edit_names_who_changed_the_card(app, ada, bob):
-    with app.app_context():
-        bob_id = db.session.scalar(db.select(User.id).where(User.email == "bob@example.com"))
-        db.session.add(BoardMember(board_id=ada.board.id, user_id=bob_id, role="editor"))
-        db.session.commit()
+    join_board(app, ada, "bob@example.com", "editor")
     bob.hx("PUT", ada.board.card_url("One"), {"title": "Bob's title", "version": "1"})
     response = ada.hx("PUT", ada.board.card_url("One"), {"title": "Ada's title", "version": "1"})
     assert response.status_code == 409
@@ -240,10 +240,7 @@ def test_concurrent_moves_end_in_the_same_order_everywhere(app, ada, bob):
     import re
     import threading
 
-    with app.app_context():
-        bob_id = db.session.scalar(db.select(User.id).where(User.email == "bob@example.com"))
-        db.session.add(BoardMember(board_id=ada.board.id, user_id=bob_id, role="editor"))
-        db.session.commit()
+    join_board(app, ada, "bob@example.com", "editor")
     column = ada.board.columns["To do"]
     moves = [(ada, "One", 2), (bob, "Three", 0), (ada, "Two", 0), (bob, "One", 0), (ada, "Three", 2)]
 
