@@ -248,12 +248,17 @@ def test_concurrent_moves_end_in_the_same_order_everywhere(app, ada, bob):
         browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
 
         def move(client, title, position):
-            client.hx("PATCH", f"{ada.board.card_url(title)}/move", {"column_id": column, "position": position})
+            response = client.hx("PATCH", f"{ada.board.card_url(title)}/move",
+                                 {"column_id": column, "position": position})
+            statuses.append(response.status_code)
+
+        statuses = []
 
         threads = [threading.Thread(target=move, args=args) for args in moves]
         for thread in threads:
             thread.start()
         await asyncio.to_thread(lambda: [thread.join() for thread in threads])
+        assert statuses == [200] * len(moves)
         shown, newest = None, -1
         for _ in moves:
             frame = await browser.frame_named("board")

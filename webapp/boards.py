@@ -1,4 +1,7 @@
 """Boards: the list of my boards, one board's page, rename, delete, search."""
+import threading
+from collections import defaultdict
+
 from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 from flask_login import current_user
@@ -40,6 +43,8 @@ def get_board_or_404(board_id: int, role: str = "viewer") -> Board:
     A non-member gets 404, so a board's existence stays private; a member whose role
     falls short gets 403. The member's role is kept in `g.board_role` for the templates.
     """
+    if role != "viewer":
+        hold_board_lock(board_id)
     statement = BOARD_FOR_MEMBER if role == "viewer" else BOARD_FOR_MEMBER_TO_CHANGE
     row = db.session.execute(statement, {"board_id": board_id, "user_id": current_user.id}).first()
     if row is None:
@@ -48,6 +53,28 @@ def get_board_or_404(board_id: int, role: str = "viewer") -> Board:
     if not role_at_least(g.board_role, role):
         abort(403, NOT_ALLOWED[role])
     return board
+
+
+# Changes to one board happen one at a time, each with its live update sent before the next
+# begins, so that what every browser ends up showing is the board as it was last committed.
+# This lock does it within a process (all the default SQLite set-up needs); across processes the
+# row lock below (PostgreSQL) orders the commits and the version stamp orders the updates.
+_board_locks: dict[int, threading.Lock] = defaultdict(threading.Lock)
+
+
+def hold_board_lock(board_id: int) -> None:
+    """Take the board's lock until the request ends (released in `release_board_lock`)."""
+    if "board_lock" not in g:
+        lock = _board_locks[board_id]
+        lock.acquire()
+        g.board_lock = lock
+
+
+@bp.teardown_app_request
+def release_board_lock(_error=None) -> None:
+    lock = g.pop("board_lock", None)
+    if lock is not None:
+        lock.release()
 
 
 # Built once: every request under a board runs one of these.
