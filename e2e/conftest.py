@@ -15,7 +15,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -71,10 +73,11 @@ class LiveServer:
         return self.log.stat().st_size
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory) -> LiveServer:
-    workdir = tmp_path_factory.mktemp("corkboard-e2e")
-    # One process, its own database and upload folder; no Redis, no real mail.
+@contextmanager
+def serve(workdir: Path, **settings: str) -> Iterator[LiveServer]:
+    """Migrate a fresh SQLite database in `workdir`, start Hypercorn on a free port in its own
+    process group (so stopping it stops anything it spawned), and stop it afterwards.
+    Redis, real mail and debug settings of the environment are left out unless given."""
     env = {name: value for name, value in os.environ.items()
            if name not in ("FLASK_DEBUG", "FLASK_APP", "REDIS_URL", "PUBLIC_URL") and not name.startswith("MAIL_")}
     env.update({
@@ -82,6 +85,7 @@ def live_server(tmp_path_factory) -> LiveServer:
         "SECRET_KEY": secrets.token_hex(32),
         "UPLOAD_FOLDER": str(workdir / "uploads"),
         "PYTHONUNBUFFERED": "1",
+        **settings,
     })
     migrate = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
@@ -93,7 +97,6 @@ def live_server(tmp_path_factory) -> LiveServer:
     url = f"http://127.0.0.1:{port}"
     log = workdir / "hypercorn.log"
     with log.open("wb") as log_file:
-        # Its own process group, so teardown stops Hypercorn and anything it spawned.
         server = subprocess.Popen(
             [sys.executable, "-m", "hypercorn", "--workers", "0", "--bind", f"127.0.0.1:{port}",
              "--error-logfile", "-", "webapp.asgi:app"],
@@ -111,6 +114,12 @@ def live_server(tmp_path_factory) -> LiveServer:
         yield LiveServer(url, log, env["DATABASE_URL"])
     finally:
         _stop(server)
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory) -> Iterator[LiveServer]:
+    with serve(tmp_path_factory.mktemp("corkboard-e2e")) as server:
+        yield server
 
 
 def _stop(server: subprocess.Popen) -> None:

@@ -7,9 +7,8 @@ reads (the shared e2e server keeps its dev mailbox); everything else is as `make
 import os
 import re
 import secrets
-import subprocess
-import sys
 import time
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
@@ -19,7 +18,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.smtp import Inbox
 
 from .actions import Account, create_board, new_account, sign_up
-from .conftest import CHROMIUM, REPO_ROOT, START_TIMEOUT, VIEWPORT, LiveServer, _answers, _free_port, _stop
+from .conftest import CHROMIUM, VIEWPORT, LiveServer, _free_port, serve
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's Chromium")
 
@@ -35,34 +34,11 @@ def inbox():
 
 
 @pytest.fixture(scope="module")
-def mail_server(tmp_path_factory, inbox) -> LiveServer:
+def mail_server(tmp_path_factory, inbox) -> Iterator[LiveServer]:
     """A Hypercorn whose mail goes to `inbox` over SMTP, on its own migrated database."""
-    workdir = tmp_path_factory.mktemp("corkboard-invite")
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}", "SECRET_KEY": secrets.token_hex(32),
-           "PYTHONUNBUFFERED": "1", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(inbox.port),
-           "MAIL_USE_TLS": "0"}
-    for name in ("FLASK_DEBUG", "FLASK_APP", "REDIS_URL", "PUBLIC_URL"):
-        env.pop(name, None)
-    migrate = subprocess.run([sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
-                             cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert migrate.returncode == 0, f"flask db upgrade failed:\n{migrate.stdout}\n{migrate.stderr}"
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    log = workdir / "hypercorn.log"
-    with log.open("wb") as log_file:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "hypercorn", "--workers", "0", "--bind", f"127.0.0.1:{port}",
-             "--error-logfile", "-", "webapp.asgi:app"],
-            cwd=REPO_ROOT, env=env, stdout=log_file, stderr=subprocess.STDOUT, start_new_session=True)
-    try:
-        deadline = time.monotonic() + START_TIMEOUT
-        while not _answers(f"{url}/healthz"):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"Hypercorn did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        yield LiveServer(url, log)
-    finally:
-        _stop(server)
+    with serve(tmp_path_factory.mktemp("corkboard-invite"), MAIL_SERVER="127.0.0.1",
+               MAIL_PORT=str(inbox.port), MAIL_USE_TLS="0") as server:
+        yield server
 
 
 def page_on(browser: Browser, server: LiveServer, errors: list) -> Page:
