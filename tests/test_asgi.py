@@ -23,6 +23,11 @@ def server(app):
     def no_content():
         return "", 204
 
+    @app.get("/test/large")
+    def large():
+        # A body bigger than the front buffers: it streams from the Flask thread.
+        return app.response_class((bytes([65 + i]) * 100_000 for i in range(5)), mimetype="text/plain")
+
     config = Config()
     port = free_port()
     config.bind = [f"127.0.0.1:{port}"]
@@ -75,6 +80,12 @@ def test_304_for_a_cached_static_file(server):
     assert first.status == 200 and etag
     response, body = request(server, "GET", "/static/app.css", headers={"If-None-Match": etag})
     assert response.status == 304 and body == b""
+
+
+def test_large_body_streams_whole_and_in_order(server):
+    response, body = request(server, "GET", "/test/large")
+    assert response.status == 200
+    assert body == b"".join(bytes([65 + i]) * 100_000 for i in range(5))
 
 
 def test_oversized_body_gets_flasks_413_page(server, app):

@@ -7,47 +7,39 @@ and the live board stream (webapp/live.py), served natively so that it holds no 
 """
 import asyncio
 import gc
-import os
 import re
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
-from hypercorn.app_wrappers import WSGIWrapper, _build_environ
+from hypercorn.app_wrappers import _build_environ
 
-from . import create_app
+from . import config, create_app
 from .live import BoardStreams
 
 BOARD_EVENTS = re.compile(r"^/boards/(\d+)/events$")
 
-# Flask runs in these threads; Hypercorn's default (cpus + 4) starves under load.
-THREADS = int(os.environ.get("CORKBOARD_THREADS", "16"))
 
 
-def always_send_status(wsgi_app):
-    """Yield at least one chunk: Hypercorn sends the status line with the first chunk,
-    so a response with no body (HEAD, 204, 304) would otherwise never be sent."""
-
-    def app(environ, start_response):
-        body = wsgi_app(environ, start_response)
-        try:
-            sent = False
-            for chunk in body:
-                sent = True
-                yield chunk
-            if not sent:
-                yield b""
-        finally:
-            if hasattr(body, "close"):
-                body.close()
-
-    return app
+# A response up to this size is built whole in the Flask thread and sent by the event loop in
+# one go; a larger one (a big attachment) streams from the thread chunk by chunk.
+BUFFERED_BODY = 256 * 1024
 
 
-class LimitedWSGIWrapper(WSGIWrapper):
-    """Hypercorn's WSGI adapter, but an oversized body reaches Flask as a declared length
-    with no content, so Flask answers 413 with its own error page instead of a bare 400."""
+class FlaskInThreads:
+    """Hypercorn's WSGI adapter, reworked for two things.
 
-    async def handle_http(self, scope, receive, send, sync_spawn, call_soon):
+    A response comes back from its thread whole and the event loop sends it: one hand-over
+    each way per request instead of a blocking round trip per chunk, and a response with an
+    empty body (HEAD, 204, 304) still sends its status line (Hypercorn issue #331).
+    An oversized request body reaches Flask as a declared length with no content, so Flask
+    answers 413 with its own error page instead of Hypercorn's bare 400.
+    """
+
+    def __init__(self, wsgi_app, max_body_size: int):
+        self.app = wsgi_app
+        self.max_body_size = max_body_size
+
+    async def __call__(self, scope, receive, send):
         declared = _content_length(scope)
         body = bytearray()
         too_large = declared is not None and declared > self.max_body_size
@@ -61,8 +53,46 @@ class LimitedWSGIWrapper(WSGIWrapper):
         environ = _build_environ(scope, b"" if too_large else bytes(body))
         if too_large:
             environ["CONTENT_LENGTH"] = str(max(declared or 0, len(body)))
-        await sync_spawn(self.run_app, environ, partial(call_soon, send))
-        await send({"type": "http.response.body", "body": b"", "more_body": False})
+        loop = asyncio.get_running_loop()
+        response = await loop.run_in_executor(None, self.run_app, environ, partial(_send_from_thread, loop, send))
+        if response is None:  # streamed from the thread
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            return
+        status, headers, content = response
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content, "more_body": False})
+
+    def run_app(self, environ: dict, send):
+        """Run Flask in this thread: returns (status, headers, body), or None once a body
+        larger than BUFFERED_BODY has been streamed through `send`."""
+        started = None
+
+        def start_response(status, response_headers, exc_info=None):
+            nonlocal started
+            started = (int(status.split(" ", 1)[0]),
+                       [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response_headers])
+
+        iterable = self.app(environ, start_response)
+        try:
+            chunks, size = [], 0
+            body = iter(iterable)
+            for chunk in body:
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > BUFFERED_BODY:
+                    break
+            else:
+                if started is None:
+                    raise RuntimeError("The WSGI app did not call start_response")
+                return (*started, b"".join(chunks))
+            send({"type": "http.response.start", "status": started[0], "headers": started[1]})
+            send({"type": "http.response.body", "body": b"".join(chunks), "more_body": True})
+            for chunk in body:
+                send({"type": "http.response.body", "body": chunk, "more_body": True})
+            return None
+        finally:
+            if hasattr(iterable, "close"):
+                iterable.close()
 
 
 def _content_length(scope) -> int | None:
@@ -79,7 +109,7 @@ class CorkboardASGI:
     def __init__(self, flask_app):
         self.flask_app = flask_app
         limit = flask_app.config["MAX_CONTENT_LENGTH"]
-        self.wsgi = LimitedWSGIWrapper(always_send_status(flask_app.wsgi_app), limit)
+        self.wsgi = FlaskInThreads(flask_app.wsgi_app, limit)
         self.streams = BoardStreams(flask_app)
 
     async def __call__(self, scope, receive, send):
@@ -89,9 +119,7 @@ class CorkboardASGI:
             events = BOARD_EVENTS.match(scope["path"])
             if events and scope["method"] == "GET":
                 return await self.streams(scope, receive, send, int(events.group(1)))
-            loop = asyncio.get_running_loop()
-            await self.wsgi(scope, receive, send, partial(loop.run_in_executor, None),
-                            partial(_call_soon, loop))
+            await self.wsgi(scope, receive, send)
         else:  # websockets are not served
             await send({"type": "websocket.close"})
 
@@ -100,7 +128,7 @@ class CorkboardASGI:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 loop = asyncio.get_running_loop()
-                loop.set_default_executor(ThreadPoolExecutor(THREADS, "flask"))
+                loop.set_default_executor(ThreadPoolExecutor(config.THREADS, "flask"))
                 # What start-up made lives as long as the process: keep it out of every collection,
                 # and collect less often (thousands of open streams make many small objects).
                 gc.freeze()
@@ -117,9 +145,9 @@ class CorkboardASGI:
         return self.flask_app.extensions["live"]
 
 
-def _call_soon(loop, func, *args):
-    """Run a coroutine (an ASGI send) on the event loop from a Flask thread."""
-    return asyncio.run_coroutine_threadsafe(func(*args), loop).result()
+def _send_from_thread(loop, send, message):
+    """An ASGI send, from a Flask thread: runs on the event loop, waits until done."""
+    return asyncio.run_coroutine_threadsafe(send(message), loop).result()
 
 
 app = CorkboardASGI(create_app())

@@ -11,6 +11,10 @@ DEV_SECRET_KEY = "dev-only-not-secret"
 # Flask, not Hypercorn, answers an oversized request (with a clear 413).
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
+# Threads that run Flask in each Hypercorn worker (webapp/asgi.py); each can hold a
+# database connection, so the pool keeps that many open instead of reconnecting.
+THREADS = int(os.environ.get("CORKBOARD_THREADS", "16"))
+
 
 def database_url() -> str:
     url = os.environ.get("DATABASE_URL")
@@ -23,13 +27,18 @@ def database_url() -> str:
     return url
 
 
+def engine_options(url: str) -> dict:
+    if url == "sqlite://" or ":memory:" in url:  # one shared connection
+        return {}
+    # A server connection can drop while pooled; a SQLite file cannot.
+    return {"pool_size": THREADS} if url.startswith("sqlite") else {"pool_size": THREADS, "pool_pre_ping": True}
+
+
 def from_environment() -> dict:
     url = database_url()
     return {
         "SECRET_KEY": os.environ.get("SECRET_KEY"),
         "SQLALCHEMY_DATABASE_URI": url,
-        # A server connection can drop while pooled; a SQLite file cannot.
-        "SQLALCHEMY_ENGINE_OPTIONS": {} if url.startswith("sqlite") else {"pool_pre_ping": True},
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         # Each attached file; several files in one upload still share MAX_CONTENT_LENGTH.
         "MAX_ATTACHMENT_SIZE": int(os.environ.get("MAX_ATTACHMENT_MB", "10")) * 1024 * 1024,
