@@ -4,14 +4,17 @@ from contextlib import contextmanager
 from sqlalchemy import event
 
 from webapp.extensions import db
-from webapp.models import Activity, Board, Card
+from webapp import live
+from webapp.models import Activity, Board, BoardMember, Card, User
 from webapp.ordering import keys_after
 
-# the user; the board with my role and its version (its latest activity); its columns; its
+# the user; my role and the board's version (its latest activity); the board; its columns; its
 # cards; their labels; their assignees; and for the filter bar, the board's labels and members
-BOARD_PAGE_QUERIES = 8
-# the same board again, unchanged: the user, the board with my role and its version
+BOARD_PAGE_QUERIES = 9
+# the same board again, unchanged: the user, my role and the board's version
 CACHED_BOARD_PAGE_QUERIES = 2
+# filtered, never cached: the user; the board with my role; the real column counts; then as above
+FILTERED_BOARD_PAGE_QUERIES = 9
 
 
 @contextmanager
@@ -69,9 +72,41 @@ def test_cached_board_page_carries_this_requests_tokens_and_the_latest_change(ap
     assert ">Fresh card</a>" in ada.get(ada.board.url).get_data(as_text=True)
 
 
-def test_filtered_board_adds_one_query_for_the_real_column_counts(app, ada):
+def test_filtered_board_page_query_count_is_fixed_too(app, ada):
     add_cards(app, ada.board.id, 30)
     with count_queries(app) as statements:
         ada.get(f"{ada.board.url}?q=card 1")
-    # one more for the real counts
-    assert len(statements) == BOARD_PAGE_QUERIES + 1
+    assert len(statements) == FILTERED_BOARD_PAGE_QUERIES, statements
+
+
+def test_each_member_gets_their_own_cached_page(app, ada, bob):
+    with app.app_context():
+        db.session.add(BoardMember(board_id=ada.board.id, user_id=bob_id(), role="viewer"))
+        db.session.commit()
+    pages = {}
+    for who in (ada, bob, ada, bob):
+        pages[who] = who.get(ada.board.url).get_data(as_text=True)
+    ada_page, bob_page = pages[ada], pages[bob]
+    assert '<span class="who">Ada</span>' in ada_page and '<span class="who">Bob</span>' in bob_page
+    assert token(ada_page) != token(bob_page)
+    streams = [live.read_token(app.secret_key, stream_token(page), ada.board.id) for page in (ada_page, bob_page)]
+    with app.app_context():
+        assert streams == [db.session.get(Board, ada.board.id).owner_id, bob_id()]
+    # Bob is a viewer: his board is read-only, whoever asked for the page first.
+    assert 'class="board"' in ada_page and 'class="board read-only"' in bob_page
+
+
+def test_a_flashed_message_shows_once_on_the_board_page(app, ada):
+    ada.get(ada.board.url)  # cached
+    with ada.client.session_transaction() as session:
+        session["_flashes"] = [("info", "Welcome to the board.")]
+    assert "Welcome to the board." in ada.get(ada.board.url).get_data(as_text=True)
+    assert "Welcome to the board." not in ada.get(ada.board.url).get_data(as_text=True)
+
+
+def bob_id():
+    return db.session.scalar(db.select(User.id).where(User.email == "bob@example.com"))
+
+
+def stream_token(page):
+    return page.split("/events?token=", 1)[1].split('"', 1)[0]

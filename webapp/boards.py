@@ -1,8 +1,10 @@
 """Boards: the list of my boards, one board's page, rename, delete, search."""
+import secrets
 import threading
 from collections import defaultdict
+from datetime import date
 
-from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, make_response, redirect, render_template, request, session, url_for
 from markupsafe import Markup
 from flask_login import current_user
 from sqlalchemy import bindparam, func, select
@@ -17,13 +19,14 @@ from .models import Activity, Board, BoardColumn, BoardMember, Card, User, role_
 from .ordering import keys_after
 from . import live
 from .live import stream_token
-from .pagecache import cached_board_body
+from .pagecache import cached_render, with_csrf_token
 from .queries import CardFilters, card_faces, group_by_column
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
 bp.before_request(require_login)
 
 DEFAULT_COLUMNS = ("To do", "Doing", "Done")
+STREAM_TOKEN_PLACEHOLDER = "stream-" + secrets.token_hex(16)  # in a cached board page
 
 
 @bp.app_context_processor
@@ -88,6 +91,12 @@ BOARD_FOR_MEMBER = (
 # Changes to one board happen one at a time (PostgreSQL; SQLite serializes writes anyway),
 # so each change's live update shows every change committed before it.
 BOARD_FOR_MEMBER_TO_CHANGE = BOARD_FOR_MEMBER.with_for_update(of=Board)
+# The board page, when it is cached: my role and the board's version, as a plain row.
+MEMBERSHIP = (
+    select(BoardMember.role,
+           select(func.max(Activity.id)).where(Activity.board_id == BoardMember.board_id).scalar_subquery())
+    .where(BoardMember.board_id == bindparam("board_id"), BoardMember.user_id == bindparam("user_id"))
+)
 
 
 NOT_ALLOWED = {
@@ -139,20 +148,41 @@ def create():
 
 @bp.get("/<int:board_id>")
 def show(board_id: int):
-    board = get_board_or_404(board_id)
     filters = CardFilters.from_args(request.args)
-    if wants_fragment():
-        return page_or_partial("board.html", "partials/columns.html", **board_context(board, filters))
-    if filters:
-        body = render_board_body(board, filters)
+    if wants_fragment() or filters or session.get("_flashes"):
+        board = get_board_or_404(board_id)
+        if wants_fragment():
+            return page_or_partial("board.html", "partials/columns.html", **board_context(board, filters))
+        page = render_template("board.html", board=board, board_body=Markup(render_board_body(board, filters)),
+                               stream_url=stream_url(board_id, stream_token(current_user.id, board_id)))
     else:
-        body = cached_board_body(board.id, g.board_version or 0, g.board_role,
-                                 lambda: render_board_body(board, filters))
-    stream_url = url_for("boards.show", board_id=board.id) + "/events?token=" + stream_token(current_user.id, board.id)
-    response = make_response(render_template("board.html", board=board, board_body=Markup(body),
-                                             stream_url=stream_url))
+        page = cached_board_page(board_id)
+    response = make_response(page)
     response.vary.add("HX-Request")
     return response
+
+
+def cached_board_page(board_id: int) -> str:
+    """The whole board page, rendered once per version of the board, role, day and viewer;
+    between changes a request costs two small queries and filling in its tokens."""
+    membership = db.session.execute(MEMBERSHIP, {"board_id": board_id, "user_id": current_user.id}).first()
+    if membership is None:
+        abort(404, "No such board.")
+    g.board_role, version = membership
+    shown = (board_id, version or 0, g.board_role, date.today())
+
+    def render_page():
+        board = db.session.get(Board, board_id)
+        body = cached_render(("body", *shown), lambda: render_board_body(board, CardFilters()))
+        return render_template("board.html", board=board, board_body=Markup(body),
+                               stream_url=stream_url(board_id, STREAM_TOKEN_PLACEHOLDER))
+
+    page = cached_render(("page", *shown, current_user.id, current_user.name), render_page)
+    return with_csrf_token(page).replace(STREAM_TOKEN_PLACEHOLDER, stream_token(current_user.id, board_id))
+
+
+def stream_url(board_id: int, token: str) -> str:
+    return url_for("boards.show", board_id=board_id) + "/events?token=" + token
 
 
 def render_board_body(board: Board, filters: CardFilters) -> str:

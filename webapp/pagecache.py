@@ -1,14 +1,13 @@
-"""Rendered board bodies, kept per process and keyed by the board's latest activity.
+"""Rendered board pages, kept per process and keyed by the board's latest activity.
 
 Every change to a board records an activity in the same transaction, so the newest
-activity id is the board's version: a new change means a new key, and an old body is
-never served. The body holds nothing personal except CSRF tokens, which are rendered
-as a placeholder and filled in per request.
+activity id is the board's version: a new change means a new key, and an old page is
+never served. Per-request values (the CSRF token, the live stream's token) are rendered
+as placeholders and filled in for each response.
 """
 import secrets
 import threading
 from collections import OrderedDict
-from datetime import date
 
 from flask import current_app, g
 from flask_wtf.csrf import generate_csrf
@@ -44,23 +43,27 @@ class RenderedCache:
 
 
 def init_app(app) -> None:
-    app.extensions["board_bodies"] = RenderedCache()
+    app.extensions["rendered"] = RenderedCache(512)
 
 
 def board_version(board_id: int) -> int:
     return db.session.scalar(select(func.max(Activity.id)).where(Activity.board_id == board_id)) or 0
 
 
-def cached_board_body(board_id: int, version: int, role: str, render) -> str:
-    """The board's body for members with `role`, rendered once per version and day
-    (due-soon and overdue badges change with the date)."""
-    cache = current_app.extensions["board_bodies"]
-    key = (board_id, version, role, date.today())
-    body = cache.get(key)
-    if body is None:
-        body = render_with_placeholder_token(render)
-        cache.put(key, body)
-    return body.replace(TOKEN_PLACEHOLDER, generate_csrf())
+def cached_render(key: tuple, render) -> str:
+    """`render()`'s HTML, made once per `key`, with TOKEN_PLACEHOLDER where the CSRF token goes
+    (`with_csrf_token` fills it in). A key names everything the HTML shows: for a board, its
+    version, the viewer's role and the date (due-soon and overdue badges change with it)."""
+    cache = current_app.extensions["rendered"]
+    html = cache.get(key)
+    if html is None:
+        html = render_with_placeholder_token(render)
+        cache.put(key, html)
+    return html
+
+
+def with_csrf_token(html: str) -> str:
+    return html.replace(TOKEN_PLACEHOLDER, generate_csrf())
 
 
 def render_with_placeholder_token(render, token: str = TOKEN_PLACEHOLDER) -> str:
