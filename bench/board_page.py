@@ -7,7 +7,8 @@
 What it does, all in a throw-away temp dir (the real instance/ database is never touched):
   1. migrates a fresh SQLite database and seeds one user, one board with 4 columns and
      --cards cards (spread evenly, realistic titles and descriptions) and an empty twin board;
-  2. starts Hypercorn (`-w <workers>`, no access log) in its own process group;
+  2. starts Hypercorn with --workers, each on its own socket (`python -m webapp.serve`, no access
+     log) in its own process group;
   3. logs in over real HTTP (GET /login, csrf_token, POST /login) and keeps the session cookie;
   4. runs wrk on the board page and on /healthz (the framework ceiling), after a warm-up;
   5. measures HTML bytes per card (full board minus the empty twin, divided by --cards).
@@ -163,9 +164,9 @@ def seed(card_count: int) -> tuple[int, int]:
 
 def start_server(env: dict, port: int, workers: int, log_path: Path) -> subprocess.Popen:
     log = open(log_path, "wb")
-    # No -c hypercorn.toml: it turns the access log on. Hypercorn's default is no access log.
-    cmd = [str(VENV_BIN / "hypercorn"), "-w", str(workers), "--bind", f"{HOST}:{port}",
-           "--error-logfile", "-", "webapp.asgi:app"]
+    # Hypercorn, each worker on its own socket (webapp/serve.py). No -c hypercorn.toml: it turns
+    # the access log on; Hypercorn's default is no access log, errors to stderr.
+    cmd = [str(VENV_BIN / "python"), "-m", "webapp.serve", "--workers", str(workers), "--bind", f"{HOST}:{port}"]
     proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
     log.close()

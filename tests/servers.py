@@ -22,14 +22,18 @@ def free_port() -> int:
 
 
 class Server:
-    """`hypercorn webapp.asgi:app` in its own process group, stopped with the group."""
+    """`hypercorn webapp.asgi:app` in its own process group, stopped with the group;
+    several workers are started the production way, `python -m webapp.serve`."""
 
-    def __init__(self, env: dict, port: int | None = None):
+    def __init__(self, env: dict, port: int | None = None, workers: int = 1):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        bind = f"127.0.0.1:{self.port}"
+        command = ([HYPERCORN, "--workers", "1", "--bind", bind, "--graceful-timeout", "2", "webapp.asgi:app"]
+                   if workers == 1 else
+                   [sys.executable, "-m", "webapp.serve", "--workers", str(workers), "--bind", bind])
         self.process = subprocess.Popen(
-            [HYPERCORN, "--workers", "1", "--bind", f"127.0.0.1:{self.port}", "--graceful-timeout", "2",
-             "webapp.asgi:app"],
+            command,
             cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
