@@ -392,6 +392,29 @@ class Run:
         self.last_frame_at = 0.0
 
 
+def sse_field(lines: bytes, name: bytes, first_only: bool = False) -> list[bytes]:
+    """The values of field `name` in an SSE frame, in order: lines `name: value`, `name:value` or
+    `name` alone (empty); comments and other fields skipped. `lines` is the frame between two "\n".
+
+    It searches the bytes rather than looping over every line in Python: a board event is ~50
+    lines of HTML, and that loop made this client slower per frame than the server's fan-out.
+    The client shares the CPUs with the server and stamps no arrival while it parses, so its own
+    cost showed up in the latencies. (Same fields as the line loop; only quicker.)"""
+    key = b"\n" + name
+    values = []
+    at = lines.find(key)
+    while at >= 0:
+        start = at + len(key)
+        end = lines.find(b"\n", start)
+        rest = lines[start:end]
+        if not rest or rest[:1] == b":":
+            values.append(rest[2:] if rest[1:2] == b" " else rest[1:])
+            if first_only:
+                break
+        at = lines.find(key, end)
+    return values
+
+
 class Subscriber:
     __slots__ = ("index", "run", "reader", "writer", "chunked", "raw", "text", "last_id",
                  "last_presence", "connected", "closed")
@@ -490,22 +513,12 @@ class Subscriber:
         return b"".join(out)
 
     def frame(self, frame: bytes, stamp: float) -> None:
-        """One SSE frame, read line by line (id, event, data; comments ignored)."""
-        event_id = name = None
+        """One SSE frame: its id, event name and first data line (comments ignored)."""
+        lines = b"\n" + frame + b"\n"
+        ids, names = sse_field(lines, b"id"), sse_field(lines, b"event")
+        event_id = int(ids[-1]) if ids else None
+        name = names[-1] if names else None
         run = self.run
-        first_data = None
-        for line in frame.split(b"\n"):
-            if not line or line[:1] == b":":
-                continue
-            field, _, value = line.partition(b":")
-            if value[:1] == b" ":
-                value = value[1:]
-            if field == b"id":
-                event_id = int(value)
-            elif field == b"event":
-                name = value
-            elif field == b"data" and first_data is None:
-                first_data = value
         if name is None and event_id is None:
             return  # only comments / retry
         run.frames += 1
@@ -519,7 +532,8 @@ class Subscriber:
             if event_id is None:
                 run.unexpected.append("a board event without an id")
                 return
-            self.board(event_id, first_data or b"", stamp)
+            first_data = sse_field(lines, b"data", first_only=True)
+            self.board(event_id, first_data[0] if first_data else b"", stamp)
 
     def board(self, event_id: int, first_data: bytes, stamp: float) -> None:
         run = self.run

@@ -25,10 +25,14 @@ class Browser:
         self.status = None
 
     async def open(self):
-        self.task = asyncio.create_task(self.streams(self.scope, self.inbox.get, self.outbox.put, self.board_id))
+        self.task = asyncio.create_task(self.streams(self.scope, self.inbox.get, self.send, self.board_id))
         start = await asyncio.wait_for(self.outbox.get(), 5)
         self.status = start["status"]
         return self
+
+    async def send(self, message):
+        """The ASGI send the handler writes to."""
+        await self.outbox.put(message)
 
     async def frame(self, timeout=5.0) -> dict:
         """The next SSE frame, as {"event": ..., "id": ..., "data": ...} (comments skipped)."""
@@ -56,6 +60,30 @@ class Browser:
     async def close(self):
         self.inbox.put_nowait({"type": "http.disconnect"})
         await asyncio.wait_for(self.task, 5)
+
+
+class SlowBrowser(Browser):
+    """An EventSource on a congested connection: while `stall()`ed, every send waits (as
+    Hypercorn's does when the socket buffer is full) until `resume()`."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.flowing = asyncio.Event()
+        self.flowing.set()
+        self.waiting = 0  # sends stuck right now
+
+    def stall(self):
+        self.flowing.clear()
+
+    def resume(self):
+        self.flowing.set()
+
+    async def send(self, message):
+        if not self.flowing.is_set():
+            self.waiting += 1
+            await self.flowing.wait()
+            self.waiting -= 1
+        await self.outbox.put(message)
 
 
 def token_for(app, email, board_id):
@@ -213,6 +241,59 @@ def test_a_removed_member_loses_the_stream_at_once(app, ada, bob):
         assert (await bob_browser.frame_named("revoked"))["event"] == "revoked"
         await asyncio.wait_for(bob_browser.task, 5)  # the stream ended by itself
         await ada_browser.close()
+    run(app, scenario)
+
+
+def test_a_slow_browser_delays_nobody_and_gets_every_event_in_order(app, ada, bob):
+    join_board(app, ada, "bob@example.com", "viewer")
+
+    async def scenario(streams):
+        broker = streams.broker
+        fast = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
+        await fast.frame_named("presence")
+        slow = await SlowBrowser(streams, ada.board.id, token_for(app, "bob@example.com", ada.board.id)).open()
+        await slow.frame_named("presence")
+        await fast.frame_named("presence")  # the update that names Bob too
+
+        slow.stall()
+        published = [broker.publish(ada.board.id, "board", f"change {n}").id for n in range(3)]
+        assert [int((await fast.frame_named("board"))["id"]) for _ in published] == published
+        assert slow.waiting == 1 and slow.outbox.empty()  # the first send waits; the rest are queued behind it
+
+        published.append(broker.publish(ada.board.id, "board", "while still stuck").id)
+        assert int((await fast.frame_named("board"))["id"]) == published[-1]
+
+        slow.resume()
+        frames = [await slow.frame_named("board") for _ in published]
+        assert [int(frame["id"]) for frame in frames] == published
+        assert [frame["data"] for frame in frames] == ["change 0", "change 1", "change 2", "while still stuck"]
+
+        # Caught up, it is written to directly again, and still ends when it should.
+        published.append(broker.publish(ada.board.id, "board", "after").id)
+        assert (await slow.frame_named("board"))["data"] == "after"
+        await slow.close()
+        await fast.close()
+        assert streams.open_streams == 0
+    run(app, scenario)
+
+
+def test_a_slow_browser_that_is_revoked_gets_what_came_first(app, ada, bob):
+    bob_id = join_board(app, ada, "bob@example.com", "editor")
+
+    async def scenario(streams):
+        broker = streams.broker
+        slow = await SlowBrowser(streams, ada.board.id, token_for(app, "bob@example.com", ada.board.id)).open()
+        await slow.frame_named("presence")
+        slow.stall()
+        broker.publish(ada.board.id, "board", "before")
+        broker.publish(ada.board.id, "revoke", user_id=bob_id)
+        broker.publish(ada.board.id, "board", "after")
+        slow.resume()
+        assert (await slow.frame_named("board"))["data"] == "before"
+        assert (await slow.frame())["event"] == "revoked"
+        await asyncio.wait_for(slow.task, 5)
+        rest = [slow.outbox.get_nowait().get("body", b"") for _ in range(slow.outbox.qsize())]
+        assert "after" not in slow.buffer and not any(b"after" in body for body in rest)
     run(app, scenario)
 
 

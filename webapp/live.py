@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+import types
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs
@@ -28,7 +29,7 @@ PING_SECONDS = 15
 PRESENCE_DELAY = 0.25  # joins and leaves within this time make one presence update
 TOKEN_SECONDS = 15 * 60  # a stream token opens a stream for this long; the stream sends fresh ones
 TOKEN_SALT = "corkboard-board-stream"
-CLOSED = object()
+CLOSED = object()  # the stream ends (the browser left, or the server is stopping)
 PING = object()  # delivered to every stream by one timer per process, not a timer per stream
 PRESENCE_SHOWN = 12  # people listed by name in a presence update; the rest are counted
 
@@ -41,6 +42,7 @@ class Event:
     data: str = ""
     user_id: int | None = None  # for "revoke": whose stream ends
     _frame: bytes | None = field(default=None, repr=False)
+    _message: dict | None = field(default=None, repr=False)
 
     @property
     def frame(self) -> bytes:
@@ -51,21 +53,158 @@ class Event:
             self._frame = f"{event_id}event: {self.name}\n{lines}\n".encode()
         return self._frame
 
+    @property
+    def message(self) -> dict:
+        """The ASGI message carrying the frame: one dict for every subscriber (senders only read it)."""
+        if self._message is None:
+            self._message = body_message(self.frame)
+        return self._message
+
 
 class Subscriber:
-    """One open stream: a queue of events, and who is watching."""
+    """One open stream: who is watching, and the way to their browser.
 
-    __slots__ = ("board_id", "user_id", "name", "queue", "last_id")
+    The broker hands each event to `deliver`, on the event loop, and the stream writes it there
+    and then. Sending a small frame almost never has to wait (the socket's buffer has room), so
+    an event reaches a thousand streams in a thousand sends, with no queue and no task wake-up
+    per stream. A send that does have to wait (a slow client whose buffer is full) is finished by
+    a task of its own; the stream's later events wait behind it, in order, and no other stream
+    waits at all.
+    """
 
-    def __init__(self, board_id: int, user_id: int, name: str, last_id: int):
+    __slots__ = ("board_id", "user_id", "name", "last_id", "secret_key", "send", "backlog", "busy",
+                 "closing", "ended", "writer", "token_due")
+
+    def __init__(self, board_id: int, user_id: int, name: str, last_id: int | None, secret_key: str = ""):
         self.board_id = board_id
         self.user_id = user_id
         self.name = name
-        self.queue: asyncio.Queue = asyncio.Queue()
         self.last_id = last_id
+        self.secret_key = secret_key  # to mint fresh stream tokens
+        self.send = None  # the ASGI send, once the stream is live
+        self.backlog: deque = deque()  # events waiting for the stream to go live or a slow send to finish
+        self.busy = True  # not live yet, or a send is still in progress: new events join the backlog
+        self.closing = False  # nothing more is sent; `ended` resolves once what came before is written
+        loop = asyncio.get_running_loop()
+        self.ended: asyncio.Future = loop.create_future()
+        self.writer: asyncio.Task | None = None  # finishing a send that had to wait
+        self.token_due = loop.time() + TOKEN_SECONDS / 3
 
     def deliver(self, event) -> None:
-        self.queue.put_nowait(event)
+        """Send the event to this stream now, or after what is still being sent."""
+        if self.closing:
+            return
+        if self.busy:
+            self.backlog.append(event)
+            return
+        message = self._message_for(event)
+        if message is not None:
+            try:
+                unfinished = start_send(self.send, message)
+            except Exception as error:  # the server refused the frame: end this stream, not the others
+                self._end(error)
+                return
+            if unfinished is not None:
+                self.busy = True
+                self.writer = asyncio.ensure_future(self._catch_up(unfinished))
+                return
+        if self.closing:
+            self._end()
+
+    async def go_live(self, send) -> None:
+        """From now on, `deliver` writes to `send`: first what arrived while the stream was starting."""
+        self.send = send
+        await self._catch_up()
+
+    async def _catch_up(self, unfinished=None) -> None:
+        """Finish a send that had to wait, then send the backlog; then `deliver` sends directly again."""
+        try:
+            if unfinished is not None:
+                await unfinished
+            while self.backlog and not self.closing:
+                message = self._message_for(self.backlog.popleft())
+                if message is not None:
+                    await self.send(message)
+        except Exception as error:
+            self._end(error)
+        finally:
+            self.busy = False
+            self.writer = None
+        if self.closing:
+            self._end()
+
+    def _message_for(self, event) -> dict | None:
+        """What a live event means for this stream: a message to send, or None. A stream that
+        must end after this message is marked `closing`."""
+        if event is PING:
+            if loop_time() < self.token_due:
+                return PING_MESSAGE
+            self.token_due = loop_time() + TOKEN_SECONDS / 3  # keep the page's reconnect link fresh
+            token = serializer(self.secret_key).dumps([self.user_id, self.board_id])
+            return body_message(PING_FRAME + f"event: token\ndata: {token}\n\n".encode())
+        if event is CLOSED:
+            self.closing = True
+            return None
+        if event.name == "revoke":
+            if event.user_id != self.user_id:
+                return None
+            self.closing = True
+            return REVOKED_MESSAGE
+        return event.message if self.is_new(event) else None
+
+    def is_new(self, event: Event) -> bool:
+        """False for an event this stream has already sent (replayed, then delivered)."""
+        if event.id:
+            if self.last_id is not None and event.id <= self.last_id:
+                return False
+            self.last_id = event.id
+        return True
+
+    def _end(self, error: Exception | None = None) -> None:
+        self.closing = True
+        if not self.ended.done():
+            if error is None:
+                self.ended.set_result(None)
+            else:
+                self.ended.set_exception(error)
+
+    def stop(self) -> None:
+        """The stream is over: deliver nothing more, abandon a send still waiting."""
+        self.closing = True
+        if self.writer is not None:
+            self.writer.cancel()
+
+
+def start_send(send, message: dict):
+    """Run `send(message)` here, without a task. Returns None when it completed at once (the
+    usual case: Hypercorn writes to the socket and only waits when the buffer is full), or else
+    an awaitable that finishes it. `send` is a coroutine function, as Hypercorn's is."""
+    sending = send(message)
+    try:
+        waiting_for = sending.send(None)
+    except StopIteration:
+        return None
+    return finish(sending, waiting_for)
+
+
+@types.coroutine
+def finish(coroutine, waiting_for):
+    """The rest of a coroutine that stopped at `waiting_for` while being run by hand: whatever
+    it waits on goes to the task awaiting this (as if the coroutine had been awaited from the
+    start), and what the task sends or throws back goes to the coroutine."""
+    while True:
+        try:
+            try:
+                outcome = yield waiting_for
+            except GeneratorExit:
+                coroutine.close()
+                raise
+            except BaseException as error:  # e.g. the task was cancelled: the send cleans up
+                waiting_for = coroutine.throw(error)
+            else:
+                waiting_for = coroutine.send(outcome)
+        except StopIteration as done:  # the coroutine returned (caught here, not leaked: PEP 479)
+            return done.value
 
 
 class MemoryBroker:
@@ -350,7 +489,7 @@ class BoardStreams:
         name = await loop.run_in_executor(None, self._member_name, user_id, board_id)
         if name is None:
             return await plain(send, 404, "No such board.")
-        subscriber = Subscriber(board_id, user_id, name, last_event_id(scope, query))
+        subscriber = Subscriber(board_id, user_id, name, last_event_id(scope, query), self.secret_key)
         self.open_streams += 1
         self._streams.add(subscriber)
         self._start_pings()
@@ -367,13 +506,16 @@ class BoardStreams:
                 await send_bytes(send, b"event: refresh\ndata: \n\n")
             else:
                 for event in missed_events:
-                    await self._send_event(send, subscriber, event)
+                    if subscriber.is_new(event):
+                        await send(event.message)
             await self.broker.join(subscriber)
             self._newcomers.setdefault(board_id, set()).add(subscriber)
             self._announce_soon(board_id)
-            await self._pump(send, subscriber)
+            await subscriber.go_live(send)
+            await subscriber.ended  # revoked, disconnected or shut down: see Subscriber.deliver
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
+            subscriber.stop()
             watcher.cancel()
             self.open_streams -= 1
             self._streams.discard(subscriber)
@@ -383,33 +525,6 @@ class BoardStreams:
                 self._announce_soon(board_id)
             except Exception:  # the broker is shutting down
                 pass
-
-    async def _pump(self, send, subscriber: Subscriber) -> None:
-        token_due = loop_time() + TOKEN_SECONDS / 3
-        while True:
-            event = await subscriber.queue.get()
-            if event is PING:
-                await send_bytes(send, b": ping\n\n")
-                if loop_time() >= token_due:  # keep the page's reconnect link fresh
-                    token = serializer(self.secret_key).dumps([subscriber.user_id, subscriber.board_id])
-                    await send_bytes(send, f"event: token\ndata: {token}\n\n".encode())
-                    token_due = loop_time() + TOKEN_SECONDS / 3
-                continue
-            if event is CLOSED:
-                return
-            if event.name == "revoke":
-                if event.user_id == subscriber.user_id:
-                    await send_bytes(send, b"event: revoked\ndata: \n\n")
-                    return
-                continue
-            await self._send_event(send, subscriber, event)
-
-    async def _send_event(self, send, subscriber: Subscriber, event: Event) -> None:
-        if event.id:
-            if subscriber.last_id is not None and event.id <= subscriber.last_id:
-                return  # already sent (replayed, then delivered)
-            subscriber.last_id = event.id
-        await send_bytes(send, event.frame)
 
     async def _watch_disconnect(self, receive, subscriber: Subscriber) -> None:
         while True:
@@ -492,8 +607,17 @@ def loop_time() -> float:
     return asyncio.get_running_loop().time()
 
 
+def body_message(body: bytes) -> dict:
+    return {"type": "http.response.body", "body": body, "more_body": True}
+
+
+PING_FRAME = b": ping\n\n"
+PING_MESSAGE = body_message(PING_FRAME)
+REVOKED_MESSAGE = body_message(b"event: revoked\ndata: \n\n")
+
+
 async def send_bytes(send, body: bytes) -> None:
-    await send({"type": "http.response.body", "body": body, "more_body": True})
+    await send(body_message(body))
 
 
 async def plain(send, status: int, message: str) -> None:
