@@ -147,16 +147,16 @@ def move(board_id: int, card_id: int):
     if not form.validate():
         abort(422, "; ".join(error for errors in form.errors.values() for error in errors))
     target = column_of(board, form.column_id.data)
-    source_id = card.column_id
-    card.position = position_key(target.id, form.position.data, moving=card)
-    if source_id != target.id:
-        record(board.id, "card.moved", card=card, source=card.column.title, target=target.title)
+    source = card.column
+    position = position_key(target.id, form.position.data, moving=card)
+    if source.id != target.id:
+        record(board.id, "card.moved", card=card, source=source.title, target=target.title)
     else:
         record(board.id, "card.reordered", card=card, column=target.title)
-    card.column_id = target.id
-    card.version += 1
+    card.position, card.column_id, card.version = position, target.id, card.version + 1  # one UPDATE
+    column_ids = [source.id, target.id]
     db.session.commit()
-    html = publish_lists(board, [source_id, target.id])
+    html = publish_lists(board, column_ids)
     if not wants_fragment():
         return redirect(board_url(board), 303)
     return html, 200, {"HX-Trigger": "closeDialog"}
