@@ -21,6 +21,10 @@ from urllib.parse import parse_qs
 from flask import current_app, render_template
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from markupsafe import escape
+from sqlalchemy import bindparam, select
+
+from .extensions import db
+from .models import BoardMember, User
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +36,9 @@ TOKEN_SALT = "corkboard-board-stream"
 CLOSED = object()  # the stream ends (the browser left, or the server is stopping)
 PING = object()  # delivered to every stream by one timer per process, not a timer per stream
 PRESENCE_SHOWN = 12  # people listed by name in a presence update; the rest are counted
+# Who opens a stream: their name, if they are a member of the board. Built once, run per stream.
+MEMBER_NAME = (select(User.name).join(BoardMember, BoardMember.user_id == User.id)
+               .where(BoardMember.board_id == bindparam("board_id"), User.id == bindparam("user_id")))
 
 
 @dataclass(slots=True)
@@ -571,14 +578,8 @@ class BoardStreams:
             log.debug("Presence update for board %s skipped", board_id, exc_info=True)
 
     def _member_name(self, user_id: int, board_id: int) -> str | None:
-        from sqlalchemy import select
-
-        from .extensions import db
-        from .models import BoardMember, User
         with self.app.app_context():
-            return db.session.scalar(
-                select(User.name).join(BoardMember, BoardMember.user_id == User.id)
-                .where(BoardMember.board_id == board_id, User.id == user_id))
+            return db.session.scalar(MEMBER_NAME, {"board_id": board_id, "user_id": user_id})
 
 
 def presence_html(watchers: list[tuple[int, str]]) -> str:
