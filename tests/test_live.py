@@ -297,6 +297,34 @@ def test_a_slow_browser_that_is_revoked_gets_what_came_first(app, ada, bob):
     run(app, scenario)
 
 
+def test_a_browser_that_stops_reading_is_dropped_not_buffered_forever(app, ada, bob, monkeypatch):
+    """Its backlog is capped: past the limit the stream ends (the connection closes), and the
+    browser, once it reads again, reconnects and catches up from the board's log."""
+    monkeypatch.setattr(live, "BACKLOG_LIMIT", 5)
+    join_board(app, ada, "bob@example.com", "viewer")
+
+    async def scenario(streams):
+        broker = streams.broker
+        fast = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
+        slow = await SlowBrowser(streams, ada.board.id, token_for(app, "bob@example.com", ada.board.id)).open()
+        await slow.frame_named("presence")
+        slow.stall()
+        published = [broker.publish(ada.board.id, "board", f"change {n}").id for n in range(5)]
+        await asyncio.sleep(0.05)
+        assert not slow.task.done()  # one send waiting, four behind it: within the limit
+        published += [broker.publish(ada.board.id, "board", f"change {n}").id for n in range(5, 7)]
+        await asyncio.wait_for(slow.task, 5)  # dropped
+        assert streams.open_streams == 1
+        assert not any(message.get("more_body") is False for message in drain(slow.outbox))  # left unfinished
+        assert [int((await fast.frame_named("board"))["id"]) for _ in published] == published
+        await fast.close()
+    run(app, scenario)
+
+
+def drain(queue: asyncio.Queue) -> list:
+    return [queue.get_nowait() for _ in range(queue.qsize())]
+
+
 def test_shutdown_ends_open_streams(app, ada):
     async def scenario(streams):
         browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()

@@ -36,6 +36,10 @@ TOKEN_SALT = "corkboard-board-stream"
 CLOSED = object()  # the stream ends (the browser left, or the server is stopping)
 PING = object()  # delivered to every stream by one timer per process, not a timer per stream
 PRESENCE_SHOWN = 12  # people listed by name in a presence update; the rest are counted
+# Events a stream may fall behind a send that waits (a browser that stopped reading) before it
+# is dropped; once the browser reads again it reconnects and catches up from the board's log.
+BACKLOG_LIMIT = 200
+DROPPED = object()  # how a dropped stream ends: the connection closes, the response unfinished
 # Who opens a stream: their name, if they are a member of the board. Built once, run per stream.
 MEMBER_NAME = (select(User.name).join(BoardMember, BoardMember.user_id == User.id)
                .where(BoardMember.board_id == bindparam("board_id"), User.id == bindparam("user_id")))
@@ -102,6 +106,11 @@ class Subscriber:
         if self.closing:
             return
         if self.busy:
+            if self.send is not None and len(self.backlog) >= BACKLOG_LIMIT:
+                self.backlog.clear()
+                self.stop()
+                self._end(result=DROPPED)
+                return
             self.backlog.append(event)
             return
         message = self._message_for(event)
@@ -167,11 +176,11 @@ class Subscriber:
             self.last_id = event.id
         return True
 
-    def _end(self, error: Exception | None = None) -> None:
+    def _end(self, error: Exception | None = None, result=None) -> None:
         self.closing = True
         if not self.ended.done():
             if error is None:
-                self.ended.set_result(None)
+                self.ended.set_result(result)
             else:
                 self.ended.set_exception(error)
 
@@ -519,8 +528,10 @@ class BoardStreams:
             self._newcomers.setdefault(board_id, set()).add(subscriber)
             self._announce_soon(board_id)
             await subscriber.go_live(send)
-            await subscriber.ended  # revoked, disconnected or shut down: see Subscriber.deliver
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            # Revoked, disconnected or shut down (see Subscriber.deliver): end the response. A
+            # dropped stream returns with it unfinished, so the server closes the connection.
+            if await subscriber.ended is not DROPPED:
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             subscriber.stop()
             watcher.cancel()
