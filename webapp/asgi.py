@@ -18,8 +18,6 @@ from .live import BoardStreams
 
 BOARD_EVENTS = re.compile(r"^/boards/(\d+)/events$")
 
-
-
 # A response up to this size is built whole in the Flask thread and sent by the event loop in
 # one go; a larger one (a big attachment) streams from the thread chunk by chunk.
 BUFFERED_BODY = 256 * 1024

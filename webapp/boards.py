@@ -149,10 +149,11 @@ def create():
 @bp.get("/<int:board_id>")
 def show(board_id: int):
     filters = CardFilters.from_args(request.args)
-    if wants_fragment() or filters or session.get("_flashes"):
+    if wants_fragment():  # searching or filtering: the columns only
+        return page_or_partial("board.html", "partials/columns.html",
+                               **board_context(get_board_or_404(board_id), filters))
+    if filters or session.get("_flashes"):  # a page shown once: not worth caching
         board = get_board_or_404(board_id)
-        if wants_fragment():
-            return page_or_partial("board.html", "partials/columns.html", **board_context(board, filters))
         page = render_template("board.html", board=board, board_body=Markup(render_board_body(board, filters)),
                                stream_url=stream_url(board_id, stream_token(current_user.id, board_id)))
     else:
