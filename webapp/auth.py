@@ -2,16 +2,16 @@
 import hashlib
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session,
                    url_for)
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, func, select
 
 from .extensions import db, login_manager
 from .forms import LoginForm, NewPasswordForm, PasswordResetRequestForm, SignupForm
 from .mail import MailNotSent, external_url, send_mail
-from .models import User
+from .models import Activity, BoardMember, User
 
 bp = Blueprint("auth", __name__)
 
@@ -30,14 +30,38 @@ class CurrentUser(UserMixin):
 
 
 USER_BY_ID = select(User.id, User.name, User.email).where(User.id == bindparam("user_id"))  # built once
+# On a board's pages the user comes with their role there (None: not a member) and the board's
+# version (its newest activity): all the cached board page needs, in the query made anyway.
+USER_ON_BOARD = (
+    select(User.id, User.name, User.email, BoardMember.role,
+           select(func.max(Activity.id)).where(Activity.board_id == bindparam("board_id")).scalar_subquery())
+    .outerjoin(BoardMember, and_(BoardMember.user_id == User.id, BoardMember.board_id == bindparam("board_id")))
+    .where(User.id == bindparam("user_id"))
+)
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> CurrentUser | None:
     if not user_id.isdigit():
         return None
-    row = db.session.execute(USER_BY_ID, {"user_id": int(user_id)}).first()
-    return CurrentUser(*row) if row else None
+    board_id = (request.view_args or {}).get("board_id")
+    if board_id is None:
+        row = db.session.execute(USER_BY_ID, {"user_id": int(user_id)}).first()
+        return CurrentUser(*row) if row else None
+    row = db.session.execute(USER_ON_BOARD, {"user_id": int(user_id), "board_id": board_id}).first()
+    if row is None:
+        return None
+    g.standing_on_board = (board_id, row.role, row[4] or 0)
+    return CurrentUser(row.id, row.name, row.email)
+
+
+def standing_on_board(board_id: int) -> tuple[str | None, int]:
+    """The logged-in user's role on the board (None: not a member) and the board's version,
+    as loaded with the user."""
+    if current_user.is_authenticated and g.get("standing_on_board", (None,))[0] == board_id:
+        return g.standing_on_board[1:]
+    row = db.session.execute(USER_ON_BOARD, {"user_id": current_user.id, "board_id": board_id}).first()
+    return row.role, row[4] or 0
 
 
 @login_manager.unauthorized_handler

@@ -11,7 +11,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from .activity import record
-from .auth import require_login
+from .auth import require_login, standing_on_board
 from .extensions import db
 from .forms import BoardForm, ColumnForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
@@ -91,12 +91,6 @@ BOARD_FOR_MEMBER = (
 # Changes to one board happen one at a time (PostgreSQL; SQLite serializes writes anyway),
 # so each change's live update shows every change committed before it.
 BOARD_FOR_MEMBER_TO_CHANGE = BOARD_FOR_MEMBER.with_for_update(of=Board)
-# The board page, when it is cached: my role and the board's version, as a plain row.
-MEMBERSHIP = (
-    select(BoardMember.role,
-           select(func.max(Activity.id)).where(Activity.board_id == BoardMember.board_id).scalar_subquery())
-    .where(BoardMember.board_id == bindparam("board_id"), BoardMember.user_id == bindparam("user_id"))
-)
 
 
 NOT_ALLOWED = {
@@ -165,12 +159,12 @@ def show(board_id: int):
 
 def cached_board_page(board_id: int) -> str:
     """The whole board page, rendered once per version of the board, role, day and viewer;
-    between changes a request costs two small queries and filling in its tokens."""
-    membership = db.session.execute(MEMBERSHIP, {"board_id": board_id, "user_id": current_user.id}).first()
-    if membership is None:
+    between changes a request costs one small query (the user's, see webapp/auth.py) and
+    filling in its tokens."""
+    g.board_role, version = standing_on_board(board_id)
+    if g.board_role is None:
         abort(404, "No such board.")
-    g.board_role, version = membership
-    shown = (board_id, version or 0, g.board_role, date.today())
+    shown = (board_id, version, g.board_role, date.today())
 
     def render_page():
         board = db.session.get(Board, board_id)
