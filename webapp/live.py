@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import threading
+import time
 import types
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from sqlalchemy import bindparam, select
 
 from .extensions import db
 from .models import BoardMember, User
+from .pagecache import RenderedCache, board_version, render_with_placeholder_token
 
 log = logging.getLogger(__name__)
 
@@ -441,7 +443,6 @@ def publish_board(board_id: int, template: str, **context) -> str:
     Call it after the change has committed. The fragment is rendered without CSRF tokens
     (browsers send theirs as a header) and stamped with the board's version, read before
     rendering, so that a browser never replaces a newer state with an older one."""
-    from .pagecache import board_version, render_with_placeholder_token
     version = board_version(board_id)
     html = render_with_placeholder_token(lambda: render_template(template, **context), token="")
     broker().publish(board_id, "board", f"<!--v:{version}-->\n{html}")
@@ -465,7 +466,17 @@ def serializer(secret_key: str) -> URLSafeTimedSerializer:
 
 
 def stream_token(user_id: int, board_id: int) -> str:
-    return serializer(current_app.secret_key).dumps([user_id, board_id])
+    """A token that opens the board's stream for the user, for TOKEN_SECONDS. Signing is a
+    measurable part of serving a board page, so one token serves a user and board for a minute."""
+    key = (current_app.secret_key, user_id, board_id)
+    minted = _minted_tokens.get(key)
+    if minted is None or time.monotonic() - minted[0] > 60:
+        minted = (time.monotonic(), serializer(current_app.secret_key).dumps([user_id, board_id]))
+        _minted_tokens.put(key, minted)
+    return minted[1]
+
+
+_minted_tokens = RenderedCache(4096)
 
 
 def read_token(secret_key: str, token: str, board_id: int) -> int | None:

@@ -9,7 +9,7 @@ import secrets
 import threading
 from collections import OrderedDict
 
-from flask import current_app, g
+from flask import current_app, g, session
 from flask_wtf.csrf import generate_csrf
 from sqlalchemy import func, select
 
@@ -20,7 +20,7 @@ TOKEN_PLACEHOLDER = "csrf-" + secrets.token_hex(16)
 
 
 class RenderedCache:
-    """A small thread-safe LRU of rendered HTML."""
+    """A small thread-safe LRU (of rendered HTML, mostly)."""
 
     def __init__(self, size: int = 256):
         self.size = size
@@ -44,6 +44,7 @@ class RenderedCache:
 
 def init_app(app) -> None:
     app.extensions["rendered"] = RenderedCache(512)
+    app.extensions["signed_csrf_tokens"] = RenderedCache(4096)
 
 
 def board_version(board_id: int) -> int:
@@ -63,7 +64,24 @@ def cached_render(key: tuple, render) -> str:
 
 
 def with_csrf_token(html: str) -> str:
-    return html.replace(TOKEN_PLACEHOLDER, generate_csrf())
+    return html.replace(TOKEN_PLACEHOLDER, session_csrf_token())
+
+
+def session_csrf_token() -> str:
+    """The session's CSRF token, as `generate_csrf()` gives it. Flask-WTF signs the session's
+    secret anew on every request; with no time limit (config: WTF_CSRF_TIME_LIMIT) every
+    signature stays valid, so the first one serves the session's later pages too."""
+    secret = session.get("csrf_token")
+    if secret is None or current_app.config["WTF_CSRF_TIME_LIMIT"] is not None:
+        return generate_csrf()
+    signed_tokens = current_app.extensions["signed_csrf_tokens"]
+    token = signed_tokens.get(secret)
+    if token is None:
+        token = generate_csrf()
+        signed_tokens.put(secret, token)
+    else:
+        g.csrf_token = token  # what generate_csrf() returns for the rest of this request
+    return token
 
 
 def render_with_placeholder_token(render, token: str = TOKEN_PLACEHOLDER) -> str:
