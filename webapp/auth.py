@@ -45,10 +45,13 @@ def load_user(user_id: str) -> CurrentUser | None:
     if not user_id.isdigit():
         return None
     board_id = (request.view_args or {}).get("board_id")
-    if board_id is None:
-        row = db.session.execute(USER_BY_ID, {"user_id": int(user_id)}).first()
-        return CurrentUser(*row) if row else None
-    row = db.session.execute(USER_ON_BOARD, {"user_id": int(user_id), "board_id": board_id}).first()
+    # A connection of its own, not the ORM session: a cached page needs nothing else from the
+    # database, and this is a third of the cost.
+    with db.engine.connect() as connection:
+        if board_id is None:
+            row = connection.execute(USER_BY_ID, {"user_id": int(user_id)}).first()
+            return CurrentUser(*row) if row else None
+        row = connection.execute(USER_ON_BOARD, {"user_id": int(user_id), "board_id": board_id}).first()
     if row is None:
         return None
     g.standing_on_board = (board_id, row.role, row[4] or 0)
