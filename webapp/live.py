@@ -600,8 +600,8 @@ class BoardStreams:
             log.debug("Presence update for board %s skipped", board_id, exc_info=True)
 
     def _member_name(self, user_id: int, board_id: int) -> str | None:
-        with self.app.app_context():
-            return db.session.scalar(MEMBER_NAME, {"board_id": board_id, "user_id": user_id})
+        with self.app.app_context(), db.engine.connect() as connection:  # no ORM session for one value
+            return connection.scalar(MEMBER_NAME, {"board_id": board_id, "user_id": user_id})
 
 
 def presence_html(watchers: list[tuple[int, str]]) -> str:
