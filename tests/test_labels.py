@@ -4,7 +4,6 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import UserClient
 from tests.test_assignees import activities, face, join, load_card
 from webapp.extensions import db
 from webapp.models import Card, Label, card_labels

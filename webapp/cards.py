@@ -1,5 +1,5 @@
 """Cards: add, open, edit, move, delete. `/boards/<id>/cards/<id>` lives here."""
-from flask import Blueprint, abort, make_response, redirect, render_template, url_for
+from flask import Blueprint, abort, make_response, redirect, url_for
 from markupsafe import Markup
 from sqlalchemy import func, select
 
@@ -71,7 +71,7 @@ def create(board_id: int, column_id: int):
     db.session.flush()
     record(board.id, "card.created", card=card, column=column.title)
     db.session.commit()
-    lists_html = publish_lists(board, [column.id])
+    lists_html = publish_lists(board.id, [column.id])
     # The list is replaced, not appended to: the author's response and the live update can
     # arrive in either order and the card still shows once.
     return updated("partials/card_created.html", board_url(board), board=board, column=column,
@@ -154,21 +154,21 @@ def move(board_id: int, card_id: int):
     else:
         record(board.id, "card.reordered", card=card, column=target.title)
     card.position, card.column_id, card.version = position, target.id, card.version + 1  # one UPDATE
-    column_ids = [source.id, target.id]
+    board_id, column_ids = board.id, [source.id, target.id]  # read before the commit expires them
     db.session.commit()
-    html = publish_lists(board, column_ids)
+    html = publish_lists(board_id, column_ids)
     if not wants_fragment():
         return redirect(board_url(board), 303)
     return html, 200, {"HX-Trigger": "closeDialog"}
 
 
-def publish_lists(board: Board, column_ids: list[int]) -> str:
+def publish_lists(board_id: int, column_ids: list[int]) -> str:
     """Send the columns' fresh card lists and counts to every open board; return the fragment."""
     column_ids = list(dict.fromkeys(column_ids))
-    faces = group_by_column(card_faces(board.id, column_ids=column_ids))
+    faces = group_by_column(card_faces(board_id, column_ids=column_ids))
     lists = {column_id: faces.get(column_id, []) for column_id in column_ids}
-    return live.publish_board(board.id, "partials/card_lists.html", board=board, lists=lists,
-                              counts=column_counts(board, column_ids))
+    return live.publish_board(board_id, "partials/card_lists.html", lists=lists,
+                              counts=column_counts(column_ids))
 
 
 def publish_face(card: Card) -> None:
@@ -188,7 +188,7 @@ def delete(board_id: int, card_id: int):
 def removed(board: Board, card: Card):
     """The card leaves the board (deleted or archived): drop its face, update its column's count."""
     html = live.publish_board(board.id, "partials/card_removed.html", card=card,
-                              counts=column_counts(board, [card.column_id]), oob=True)
+                              counts=column_counts([card.column_id]), oob=True)
     response = make_response(updated(None, board_url(board)))
     if wants_fragment():
         response.set_data(html)
@@ -218,5 +218,5 @@ def restore(board_id: int, card_id: int):
         card.version += 1
         record(board.id, "card.restored", card=card)
         db.session.commit()
-        publish_lists(board, [card.column_id])
+        publish_lists(board.id, [card.column_id])
     return updated(None, url_for("boards.archive", board_id=board.id))

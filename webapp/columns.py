@@ -1,6 +1,6 @@
 """Columns of a board: add, rename, reorder, WIP limits, archive and restore, delete."""
 from flask import Blueprint, abort, redirect, render_template, url_for
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 
 from . import live
 from .activity import record
@@ -28,13 +28,12 @@ def column_of(board: Board, column_id: int) -> BoardColumn:
     return column
 
 
-def column_counts(board: Board, column_ids) -> list[tuple[BoardColumn, int]]:
+def column_counts(column_ids) -> list[tuple[BoardColumn, int]]:
     """Columns with how many active cards they hold, for their header counts and WIP warnings."""
-    counts = dict(db.session.execute(
-        select(Card.column_id, func.count()).where(Card.column_id.in_(column_ids), Card.archived_at.is_(None))
-        .group_by(Card.column_id)).all())
-    columns = db.session.scalars(select(BoardColumn).where(BoardColumn.id.in_(column_ids))).all()
-    return [(column, counts.get(column.id, 0)) for column in columns]
+    return db.session.execute(
+        select(BoardColumn, func.count(Card.id))
+        .outerjoin(Card, and_(Card.column_id == BoardColumn.id, Card.archived_at.is_(None)))
+        .where(BoardColumn.id.in_(column_ids)).group_by(BoardColumn.id)).tuples().all()
 
 
 def publish_columns(board: Board) -> None:
@@ -143,9 +142,9 @@ def set_wip_limit(board_id: int, column_id: int):
     column.wip_limit = form.wip_limit.data or None
     record(board.id, "column.wip_changed", column=column.title, limit=column.wip_limit or "none")
     db.session.commit()
-    live.publish_board(board.id, "partials/column_counts.html", counts=column_counts(board, [column.id]), oob=True)
+    live.publish_board(board.id, "partials/column_counts.html", counts=column_counts([column.id]), oob=True)
     return updated("partials/column_counts.html", board_url(board),
-                   counts=column_counts(board, [column.id]), oob=False)
+                   counts=column_counts([column.id]), oob=False)
 
 
 @bp.patch("/<int:column_id>/archive")

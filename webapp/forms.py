@@ -126,7 +126,7 @@ class NewPasswordForm(FlaskForm):
 
 # --- Rich card content: labels, assignees, dates, checklists, comments --------------------------
 from wtforms import DateField, SelectField, SelectMultipleField  # noqa: E402
-from wtforms.validators import Optional, ValidationError  # noqa: E402
+from wtforms.validators import Optional  # noqa: E402
 
 from .models import LABEL_COLORS  # noqa: E402
 
