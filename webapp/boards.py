@@ -19,7 +19,7 @@ from .models import Activity, Board, BoardColumn, BoardMember, Card, User, role_
 from .ordering import keys_after
 from . import live
 from .live import stream_token
-from .pagecache import cached_render, with_csrf_token
+from .pagecache import TOKEN_PLACEHOLDER, Blanks, cached_render, session_csrf_token
 from .queries import CardFilters, card_faces, group_by_column
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
@@ -157,7 +157,7 @@ def show(board_id: int):
     return response
 
 
-def cached_board_page(board_id: int) -> str:
+def cached_board_page(board_id: int) -> bytes:
     """The whole board page, rendered once per version of the board, role, day and viewer;
     between changes a request costs one small query (the user's, see webapp/auth.py) and
     filling in its tokens."""
@@ -172,8 +172,10 @@ def cached_board_page(board_id: int) -> str:
         return render_template("board.html", board=board, board_body=Markup(body),
                                stream_url=stream_url(board_id, STREAM_TOKEN_PLACEHOLDER))
 
-    page = cached_render(("page", *shown, current_user.id, current_user.name), render_page)
-    return with_csrf_token(page).replace(STREAM_TOKEN_PLACEHOLDER, stream_token(current_user.id, board_id))
+    page = cached_render(("page", *shown, current_user.id, current_user.name),
+                         lambda: Blanks(render_page(), TOKEN_PLACEHOLDER, STREAM_TOKEN_PLACEHOLDER))
+    return page.fill({TOKEN_PLACEHOLDER: session_csrf_token(),
+                      STREAM_TOKEN_PLACEHOLDER: stream_token(current_user.id, board_id)})
 
 
 def stream_url(board_id: int, token: str) -> str:
