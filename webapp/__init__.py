@@ -11,6 +11,7 @@ from . import mail as mail_module
 from . import live, pagecache
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .hypermedia import MethodOverrideMiddleware
+from .sessions import CheckedCookieSessions
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -41,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     htmx.init_app(app)
     mail_module.init_app(app)
     pagecache.init_app(app)
+    app.session_interface = CheckedCookieSessions()
     live.init_app(app)
 
     from . import activity, attachments, auth, boards, card_fields, cards, checklists, columns, comments, labels, main, members
