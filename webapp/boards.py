@@ -15,7 +15,7 @@ from .auth import require_login, standing_on_board
 from .extensions import db
 from .forms import BoardForm, ColumnForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
-from .models import Activity, Board, BoardColumn, BoardMember, Card, User, role_at_least
+from .models import Board, BoardColumn, BoardMember, Card, User, role_at_least
 from .ordering import keys_after
 from . import live
 from .live import stream_token
@@ -52,7 +52,7 @@ def get_board_or_404(board_id: int, role: str = "viewer") -> Board:
     row = db.session.execute(statement, {"board_id": board_id, "user_id": current_user.id}).first()
     if row is None:
         abort(404, "No such board.")
-    board, g.board_role, g.board_version = row
+    board, g.board_role = row
     if not role_at_least(g.board_role, role):
         abort(403, NOT_ALLOWED[role])
     return board
@@ -81,10 +81,8 @@ def release_board_lock(_error=None) -> None:
 
 
 # Built once: every request under a board runs one of these.
-# The board's version (its newest activity) comes along: the board page is cached by it.
 BOARD_FOR_MEMBER = (
-    select(Board, BoardMember.role,
-           select(func.max(Activity.id)).where(Activity.board_id == Board.id).scalar_subquery())
+    select(Board, BoardMember.role)
     .join(BoardMember)
     .where(Board.id == bindparam("board_id"), BoardMember.user_id == bindparam("user_id"))
 )
