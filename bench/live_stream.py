@@ -427,8 +427,8 @@ class Subscriber(asyncio.Protocol):
 
     The client shares the 2 CPUs with the server, and every microsecond it spends per frame
     delays the stamps of the streams it has not read yet. With a StreamReader and a task per
-    stream it cost ~36 us a frame, more than the server's ~26 us to write one, so the last
-    arrivals measured the client. As a bare protocol it is about a third of that."""
+    stream it cost ~36 us of CPU a frame, more than the server's ~26 us to write one, so the last
+    arrivals measured the client. As a bare protocol reading only frame heads it costs ~21 us."""
 
     def __init__(self, index: int, run: Run, request: bytes):
         self.index = index
