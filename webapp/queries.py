@@ -2,7 +2,7 @@
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from .extensions import db
 from .models import Attachment, Card, ChecklistItem, Comment, Label, User, card_assignees, card_labels
@@ -83,43 +83,63 @@ class CardFilters:
         return conditions
 
 
-def card_faces(board_id: int, *, filters: CardFilters | None = None, card_ids=None, column_ids=None,
-               archived: bool = False) -> list[CardFace]:
-    """The faces of a board's cards in board order: three queries, whatever the count."""
+def _faces_statement(archived: bool):
     done = (select(func.count()).where(ChecklistItem.card_id == Card.id, ChecklistItem.done)
             .correlate(Card).scalar_subquery())
     total = select(func.count()).where(ChecklistItem.card_id == Card.id).correlate(Card).scalar_subquery()
     comments = select(func.count()).where(Comment.card_id == Card.id).correlate(Card).scalar_subquery()
     cover = (select(func.min(Attachment.id)).where(Attachment.card_id == Card.id, Attachment.is_image)
              .correlate(Card).scalar_subquery())
-    statement = (
+    return (
         select(Card.id, Card.column_id, Card.title, Card.description != "", Card.start_date, Card.due_date,
                done, total, comments, cover)
-        .where(Card.board_id == board_id,
+        .where(Card.board_id == bindparam("board_id"),
                Card.archived_at.is_not(None) if archived else Card.archived_at.is_(None))
         .order_by(Card.position, Card.id)
     )
+
+
+# Built once: every live update of a card list runs these (`bindparam`s take the values).
+FACES = {archived: _faces_statement(archived) for archived in (False, True)}
+FACES_IN_COLUMNS = FACES[False].where(Card.column_id.in_(bindparam("column_ids", expanding=True)))
+FACES_OF_CARDS = {archived: statement.where(Card.id.in_(bindparam("card_ids", expanding=True)))
+                  for archived, statement in FACES.items()}
+LABELS = select(card_labels.c.card_id, Label).join(Label).order_by(Label.name)
+LABELS_ON_BOARD = LABELS.where(Label.board_id == bindparam("board_id"))
+LABELS_OF_CARDS = LABELS.where(card_labels.c.card_id.in_(bindparam("card_ids", expanding=True)))
+PEOPLE = select(card_assignees.c.card_id, User.id, User.name).join(User).order_by(User.name)
+PEOPLE_ON_BOARD = (PEOPLE.join(Card, Card.id == card_assignees.c.card_id)
+                   .where(Card.board_id == bindparam("board_id")))
+PEOPLE_OF_CARDS = PEOPLE.where(card_assignees.c.card_id.in_(bindparam("card_ids", expanding=True)))
+
+
+def card_faces(board_id: int, *, filters: CardFilters | None = None, card_ids=None, column_ids=None,
+               archived: bool = False) -> list[CardFace]:
+    """The faces of a board's cards in board order: three queries, whatever the count."""
+    params = {"board_id": board_id}
     if card_ids is not None:
-        statement = statement.where(Card.id.in_(card_ids))
-    if column_ids is not None:
-        statement = statement.where(Card.column_id.in_(column_ids))
+        statement = FACES_OF_CARDS[archived]
+        params["card_ids"] = list(card_ids)
+    elif column_ids is not None and not archived:
+        statement = FACES_IN_COLUMNS
+        params["column_ids"] = list(column_ids)
+    else:
+        statement = FACES[archived]
+        if column_ids is not None:
+            statement = statement.where(Card.column_id.in_(column_ids))
     if filters:
         statement = statement.where(*filters.where())
-    faces = [CardFace(*row) for row in db.session.execute(statement)]
+    faces = [CardFace(*row) for row in db.session.execute(statement, params)]
     if faces:
         by_id = {face.id: face for face in faces}
-        labels = select(card_labels.c.card_id, Label).join(Label).order_by(Label.name)
-        people = select(card_assignees.c.card_id, User.id, User.name).join(User).order_by(User.name)
         if card_ids is not None:
-            labels = labels.where(card_labels.c.card_id.in_(card_ids))
-            people = people.where(card_assignees.c.card_id.in_(card_ids))
+            labels, people = LABELS_OF_CARDS, PEOPLE_OF_CARDS
         else:  # the whole board: cheaper than a long IN list
-            labels = labels.where(Label.board_id == board_id)
-            people = people.join(Card, Card.id == card_assignees.c.card_id).where(Card.board_id == board_id)
-        for card_id, label in db.session.execute(labels):
+            labels, people = LABELS_ON_BOARD, PEOPLE_ON_BOARD
+        for card_id, label in db.session.execute(labels, params):
             if card_id in by_id:
                 by_id[card_id].labels.append(label)
-        for card_id, user_id, name in db.session.execute(people):
+        for card_id, user_id, name in db.session.execute(people, params):
             if card_id in by_id:
                 by_id[card_id].assignees.append(Person(user_id, name))
     return faces
