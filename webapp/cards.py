@@ -1,7 +1,7 @@
 """Cards: add, open, edit, move, delete. `/boards/<id>/cards/<id>` lives here."""
 from flask import Blueprint, abort, make_response, redirect, url_for
 from markupsafe import Markup
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from . import live
 from .activity import record
@@ -27,12 +27,16 @@ def get_card_or_404(board_id: int, card_id: int, role: str = "viewer") -> tuple[
     return board, card
 
 
+OTHER_KEYS = (  # built once: every move runs it
+    select(Card.position)
+    .where(Card.column_id == bindparam("column_id"), Card.id != bindparam("card_id"), Card.archived_at.is_(None))
+    .order_by(Card.position, Card.id)
+)
+
+
 def position_key(column_id: int, index: int, moving: Card) -> str:
     """The order key that puts `moving` at `index` among the column's other cards."""
-    keys = db.session.scalars(
-        select(Card.position).where(Card.column_id == column_id, Card.id != moving.id, Card.archived_at.is_(None))
-        .order_by(Card.position, Card.id)
-    ).all()
+    keys = db.session.scalars(OTHER_KEYS, {"column_id": column_id, "card_id": moving.id}).all()
     index = min(index, len(keys))
     before = keys[index - 1] if index > 0 else None
     after = keys[index] if index < len(keys) else None

@@ -1,6 +1,6 @@
 """Columns of a board: add, rename, reorder, WIP limits, archive and restore, delete."""
 from flask import Blueprint, abort, redirect, render_template, url_for
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, bindparam, func, select
 
 from . import live
 from .activity import record
@@ -28,12 +28,16 @@ def column_of(board: Board, column_id: int) -> BoardColumn:
     return column
 
 
+COLUMN_COUNTS = (  # built once: every live update of a card list runs it
+    select(BoardColumn, func.count(Card.id))
+    .outerjoin(Card, and_(Card.column_id == BoardColumn.id, Card.archived_at.is_(None)))
+    .where(BoardColumn.id.in_(bindparam("column_ids", expanding=True))).group_by(BoardColumn.id)
+)
+
+
 def column_counts(column_ids) -> list[tuple[BoardColumn, int]]:
     """Columns with how many active cards they hold, for their header counts and WIP warnings."""
-    return db.session.execute(
-        select(BoardColumn, func.count(Card.id))
-        .outerjoin(Card, and_(Card.column_id == BoardColumn.id, Card.archived_at.is_(None)))
-        .where(BoardColumn.id.in_(column_ids)).group_by(BoardColumn.id)).tuples().all()
+    return db.session.execute(COLUMN_COUNTS, {"column_ids": list(column_ids)}).tuples().all()
 
 
 def publish_columns(board: Board) -> None:

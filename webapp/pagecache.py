@@ -12,7 +12,7 @@ from collections import OrderedDict
 
 from flask import current_app, g, session
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
 from .extensions import db
 from .models import Activity
@@ -48,8 +48,11 @@ def init_app(app) -> None:
     app.extensions["signed_csrf_tokens"] = RenderedCache(4096)
 
 
+BOARD_VERSION = select(func.max(Activity.id)).where(Activity.board_id == bindparam("board_id"))
+
+
 def board_version(board_id: int) -> int:
-    return db.session.scalar(select(func.max(Activity.id)).where(Activity.board_id == board_id)) or 0
+    return db.session.scalar(BOARD_VERSION, {"board_id": board_id}) or 0
 
 
 def cached_render(key: tuple, render):
