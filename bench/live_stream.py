@@ -28,8 +28,7 @@ What it does, all in a throw-away temp dir (the real instance/ database is never
      Latency of (event, subscriber) = time the "board" frame with that move's SSE id reached the
      subscriber's socket (stamped when the event loop hands the bytes to the stream's protocol)
      minus t0, taken just before the PATCH is written. After each move: wait until every stream
-     got it (or --timeout: lost), then --pause. The latency once the frame is parsed is printed
-     as a diagnostic;
+     got it (or --timeout: lost), then --pause;
   6. server RSS per stream: VmRSS of the worker before opening streams and after they are
      connected and presence has settled, divided by N;
   7. server CPU per move, split into the PATCH itself (timed in --warmup moves made before any
@@ -383,7 +382,6 @@ class Run:
         self.open = [False] * events  # still collecting arrivals for this move
         self.count = [0] * events
         self.latency: list[list[float]] = [[] for _ in range(events)]
-        self.parsed_latency: list[list[float]] = [[] for _ in range(events)]
         self.done = [asyncio.Event() for _ in range(events)]
         self.unexpected: list[str] = []
         self.late = 0
@@ -579,7 +577,6 @@ class Subscriber(asyncio.Protocol):
             run.late += 1
             return
         run.latency[move].append(stamp - run.t0[move])
-        run.parsed_latency[move].append(time.perf_counter() - run.t0[move])
         run.count[move] += 1
         if run.count[move] >= run.n:
             run.done[move].set()
@@ -812,7 +809,6 @@ def report(args, result: dict) -> int:
     run: Run = result["run"]
     n, m = args.subscribers, args.events
     latencies = [x * 1000 for per in run.latency for x in per]
-    parsed_latencies = [x * 1000 for per in run.parsed_latency for x in per]
     delivered = sum(run.count)
     lost = n * m - delivered
     problems, warnings = result["problems"], result["warnings"]
@@ -841,8 +837,6 @@ def report(args, result: dict) -> int:
           f"presence settled ({rss_per_sub:.1f} KB/stream)")
     print(f"moves   : {result['moves']} moves x {n} streams: {delivered:,} deliveries, lost {lost:,}")
     print(f"          latency (socket arrival - t0): p50 {fmt(p50)} ms  p99 {fmt(p99)} ms  max {fmt(worst)} ms")
-    print(f"          latency once the client parsed the frame: p50 {fmt(percentile(parsed_latencies, 50))} ms  "
-          f"p99 {fmt(percentile(parsed_latencies, 99))} ms  max {fmt(max(parsed_latencies, default=float('nan')))} ms")
     first = [min(per) * 1000 for per in run.latency if per]
     spread = [(max(per) - min(per)) * 1000 for per in run.latency if per]
     if first:

@@ -101,7 +101,8 @@ def _faces_statement(archived: bool):
 
 # Built once: every live update of a card list runs these (`bindparam`s take the values).
 FACES = {archived: _faces_statement(archived) for archived in (False, True)}
-FACES_IN_COLUMNS = FACES[False].where(Card.column_id.in_(bindparam("column_ids", expanding=True)))
+FACES_IN_COLUMNS = {archived: statement.where(Card.column_id.in_(bindparam("column_ids", expanding=True)))
+                    for archived, statement in FACES.items()}
 FACES_OF_CARDS = {archived: statement.where(Card.id.in_(bindparam("card_ids", expanding=True)))
                   for archived, statement in FACES.items()}
 LABELS = select(card_labels.c.card_id, Label).join(Label).order_by(Label.name)
@@ -120,13 +121,11 @@ def card_faces(board_id: int, *, filters: CardFilters | None = None, card_ids=No
     if card_ids is not None:
         statement = FACES_OF_CARDS[archived]
         params["card_ids"] = list(card_ids)
-    elif column_ids is not None and not archived:
-        statement = FACES_IN_COLUMNS
+    elif column_ids is not None:
+        statement = FACES_IN_COLUMNS[archived]
         params["column_ids"] = list(column_ids)
     else:
         statement = FACES[archived]
-        if column_ids is not None:
-            statement = statement.where(Card.column_id.in_(column_ids))
     if filters:
         statement = statement.where(*filters.where())
     faces = [CardFace(*row) for row in db.session.execute(statement, params)]
