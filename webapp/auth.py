@@ -6,12 +6,13 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
                    url_for)
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, select
 
 from .extensions import db, login_manager
 from .forms import LoginForm, NewPasswordForm, PasswordResetRequestForm, SignupForm
 from .mail import MailNotSent, external_url, send_mail
-from .models import Activity, BoardMember, User
+from .models import BoardMember, User
+from .pagecache import BOARD_VERSION
 
 bp = Blueprint("auth", __name__)
 
@@ -34,8 +35,7 @@ USER_BY_ID = select(User.id, User.name, User.email).where(User.id == bindparam("
 # version (its newest activity): all the cached board page needs, in the query made anyway.
 USER_ON_BOARD = (
     select(User.id, User.name, User.email, BoardMember.role,
-           select(func.max(Activity.id)).where(Activity.board_id == bindparam("board_id"))
-           .scalar_subquery().label("version"))
+           BOARD_VERSION.scalar_subquery().label("version"))
     .outerjoin(BoardMember, and_(BoardMember.user_id == User.id, BoardMember.board_id == bindparam("board_id")))
     .where(User.id == bindparam("user_id"))
 )
