@@ -212,3 +212,14 @@
     if (slot) event.detail.target = slot;
   });
 })();
+
+// --- Dismissing an error: the page allows no inline handlers (Content-Security-Policy). -------
+(function () {
+  "use strict";
+
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest('[data-dismiss="error"]');
+    var message = button && button.closest(".error-message");
+    if (message) message.remove();
+  });
+})();

@@ -106,3 +106,50 @@ def test_card_search_still_finds_the_markdown_source(ada):
     ada.hx("PUT", ada.board.card_url("One"), {"title": "One", "description": "see **the roadmap**"})
     page = ada.get(f"{ada.board.url}?q=the roadmap").get_data(as_text=True)
     assert f'id="card-{ada.board.cards["One"]}"' in page
+
+
+# --- images: never fetched from elsewhere ------------------------------------------------------------
+
+def test_a_remote_image_is_a_link_not_a_request():
+    """A tracking pixel in a description would report every viewer to its site: it is a link to click."""
+    html = str(render('See ![the chart](https://tracker.example/pixel.gif?who=ada "Q3")'))
+    assert "<img" not in html
+    assert ('<a href="https://tracker.example/pixel.gif?who=ada" title="Q3" rel="noopener noreferrer nofollow">'
+            "\U0001F5BC the chart</a>") in html
+
+
+@pytest.mark.parametrize("source", [
+    "![](https://tracker.example/p.gif)",
+    "![x](//tracker.example/p.gif)",
+    "![x](HTTP://TRACKER.EXAMPLE/p.gif)",
+    "![x][ref]\n\n[ref]: https://tracker.example/p.gif",
+    "![x](data:image/gif;base64,R0lGODlhAQABAAAAACw=)",
+    "![x](/boards/1/attachments/2)",
+    '<img src="https://tracker.example/p.gif">',
+])
+def test_no_image_syntax_makes_an_img(source):
+    assert "<img" not in str(render(source))
+
+
+def test_an_image_inside_a_link_joins_the_link():
+    html = str(render("[![build](https://ci.example/badge.svg)](https://ci.example/runs)"))
+    assert html == ('<p><a href="https://ci.example/runs" rel="noopener noreferrer nofollow">'
+                    "\U0001F5BC build</a></p>\n")
+
+
+def test_an_image_without_alt_text_shows_its_address():
+    html = str(render("![](https://example.com/a.png)"))
+    assert ">\U0001F5BC https://example.com/a.png</a>" in html
+
+
+def test_image_alt_text_cannot_carry_markup():
+    html = str(render('![<b onmouseover="x">&](https://example.com/a.png)'))
+    assert "<b" not in html and "&lt;b" in html
+
+
+def test_a_viewer_of_the_card_is_not_sent_to_the_tracker(ada):
+    ada.hx("PUT", ada.board.card_url("One"), {"title": "One", "description": "![](https://tracker.example/p.gif)"})
+    html = ada.hx("GET", ada.board.card_url("One")).get_data(as_text=True)
+    rendered = html[html.index('<div class="description markdown">'):]
+    rendered = rendered[:rendered.index("</div>")]
+    assert "<img" not in rendered and 'href="https://tracker.example/p.gif"' in rendered

@@ -1,5 +1,7 @@
 """Authorization and CSRF on every route, enumerated from the URL map so new routes are covered."""
 import io
+import json
+import re
 
 import pytest
 from PIL import Image
@@ -184,3 +186,116 @@ def test_an_editor_changes_cards_but_not_the_board_itself(app, ada):
             assert response.status_code == 403, f"{method} {url} answered {response.status_code} to an editor"
         else:
             assert response.status_code != 403, f"{method} {url} refused an editor"
+
+
+# --- what every response tells the browser -----------------------------------------------------
+
+def csp_directives(response) -> dict[str, list[str]]:
+    policy = response.headers.get("Content-Security-Policy", "")
+    directives = {}
+    for part in policy.split(";"):
+        if part.strip():
+            name, *values = part.split()
+            directives[name] = values
+    return directives
+
+
+def assert_locked_down(response, what):
+    csp = csp_directives(response)
+    assert csp.get("script-src") == ["'self'"], f"{what}: script-src {csp.get('script-src')}"
+    assert csp.get("style-src") == ["'self'"], f"{what}: style-src {csp.get('style-src')}"
+    assert csp.get("frame-ancestors") == ["'none'"], what
+    assert csp.get("object-src") == ["'none'"] and csp.get("base-uri") == ["'self'"], what
+    assert csp.get("form-action") == ["'self'"] and csp.get("connect-src") == ["'self'"], what
+    assert csp.get("img-src") == ["'self'", "data:"], what
+    assert response.headers["X-Content-Type-Options"] == "nosniff", what
+    assert response.headers["Referrer-Policy"] in ("same-origin", "no-referrer"), what
+    assert "Strict-Transport-Security" not in response.headers, f"{what}: HSTS over plain HTTP"
+
+
+def test_every_page_fragment_error_and_redirect_is_locked_down(app, ada):
+    anonymous = app.test_client()
+    responses = {
+        "login page": anonymous.get("/login"),
+        "signup page": anonymous.get("/signup"),
+        "redirect to login": anonymous.get(ada.board.url),
+        "board page": ada.get(ada.board.url),
+        "card fragment": ada.hx("GET", ada.board.card_url("One")),
+        "404 page": ada.get("/boards/999999"),
+        "404 fragment": ada.hx("GET", "/boards/999999"),
+        "422 fragment": ada.hx("POST", f"{ada.board.url}/columns/", {"title": ""}),
+        "405": ada.hx("DELETE", "/boards/"),
+        "csrf 400": ada.client.patch(ada.board.url, data={"title": "x"}, headers={"HX-Request": "true"}),
+        "static file": anonymous.get("/static/app.js"),
+        "health": anonymous.get("/healthz"),
+    }
+    for what, response in responses.items():
+        assert_locked_down(response, what)
+
+
+def test_an_unexpected_error_page_is_locked_down_too(app, ada, monkeypatch):
+    from webapp import boards
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+    monkeypatch.setattr(boards, "render_template", broken)
+    response = ada.get("/boards/")
+    assert response.status_code == 500
+    assert_locked_down(response, "500 page")
+
+
+def test_the_reset_link_page_keeps_its_stricter_referrer_policy(app):
+    response = app.test_client().get("/reset-password?token=nonsense")
+    assert response.headers["Referrer-Policy"] == "no-referrer"
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_an_attachment_keeps_its_own_sandbox_policy(ada):
+    url = f"{ada.board.url}/attachments/{ada.board.extra_ids['attachment_id']}"
+    response = ada.get(url)
+    assert response.status_code == 200
+    assert response.headers["Content-Security-Policy"].startswith("sandbox")
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_hsts_only_over_https(app):
+    client = app.test_client()
+    secure = client.get("/login", base_url="https://corkboard.example")
+    assert secure.headers["Strict-Transport-Security"].startswith("max-age=31536000")
+    assert "Strict-Transport-Security" not in client.get("/login").headers
+
+
+INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.IGNORECASE)
+INLINE_HANDLER = re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.IGNORECASE)
+INLINE_STYLE = re.compile(r"<(style\b|[a-z][^>]*\sstyle\s*=)", re.IGNORECASE)
+JS_URL = re.compile(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", re.IGNORECASE)
+
+
+def test_no_page_or_fragment_needs_what_the_policy_forbids(app, ada):
+    """Every GET a member can make, as a page and as a fragment, and the error fragment: no inline
+    script, event handler, style or javascript: URL, which the Content-Security-Policy would block."""
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if "GET" not in rule.methods or rule.endpoint in ("static", "attachments.download", "attachments.thumbnail"):
+            continue
+        url = build(rule, ada.board)
+        for response in (ada.get(url), ada.hx("GET", url)):
+            if "text/html" not in response.content_type:
+                continue
+            html = response.get_data(as_text=True)
+            for pattern in (INLINE_SCRIPT, INLINE_HANDLER, INLINE_STYLE, JS_URL):
+                match = pattern.search(html)
+                assert not match, f"GET {url} ({response.status_code}) has {match.group(0)!r}"
+            checked += 1
+    errors = ada.hx("GET", "/boards/999999").get_data(as_text=True)
+    assert "Dismiss" in errors and not INLINE_HANDLER.search(errors)
+    assert checked >= 30
+
+
+def test_htmx_is_configured_to_work_within_the_policy(ada):
+    """htmx would otherwise inject a <style> for indicators and evaluate hx-on/js: code."""
+    html = ada.get(ada.board.url).get_data(as_text=True)
+    config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", html).group(1))
+    assert config["includeIndicatorStyles"] is False and config["allowEval"] is False
+    assert config["allowScriptTags"] is False

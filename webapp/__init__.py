@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from . import config
 from . import mail as mail_module
-from . import live, pagecache
+from . import live, pagecache, security
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .hypermedia import MethodOverrideMiddleware
 from .sessions import CheckedCookieSessions
@@ -35,6 +35,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.wsgi_app = MethodOverrideMiddleware(app.wsgi_app)
     config.INSTANCE_DIR.mkdir(exist_ok=True)
 
+    security.init_app(app)  # first: its bounded id converter must be in place before any route
     db.init_app(app)
     migrate.init_app(app, db, directory=str(config.PROJECT_ROOT / "migrations"), render_as_batch=True)
     login_manager.init_app(app)

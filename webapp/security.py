@@ -1,0 +1,77 @@
+"""What every response tells the browser, and which numbers may name a row.
+
+Headers: a Content-Security-Policy that lets the page run only our own scripts and styles
+(no inline script or handler, no eval), load images only from us, and never be framed; no
+MIME sniffing; no referrer sent to other sites; HSTS once the site is reached over HTTPS.
+A view that needs a stricter policy (an attachment served inline, a reset link's page) sets
+its own header and keeps it.
+
+Ids: database ids are signed 64-bit integers. A larger number in a URL matches no route
+(404), and a query or form field that cannot name a row is refused with 422, before it
+reaches SQLite or PostgreSQL, which would overflow on it and answer 500.
+"""
+from flask import Flask, abort, request
+from werkzeug.routing import IntegerConverter
+
+MAX_ID = 2**63 - 1
+
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",  # frame-ancestors for browsers that predate it
+    "Referrer-Policy": "same-origin",
+}
+HSTS = "max-age=31536000; includeSubDomains"
+
+
+class IdConverter(IntegerConverter):
+    """`<int:...>` in our URLs: 1 .. 2**63-1, so a number no row can have is a 404, not an overflow."""
+
+    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def init_app(app: Flask) -> None:
+    # Rules pick their converter when they are added: this must run before any blueprint.
+    app.url_map.converters["int"] = IdConverter
+    app.after_request(add_security_headers)
+
+
+def add_security_headers(response):
+    for name, value in HEADERS.items():
+        response.headers.setdefault(name, value)
+    if request.is_secure:
+        response.headers.setdefault("Strict-Transport-Security", HSTS)
+    return response
+
+
+def parse_id(value) -> int | None:
+    """A row id written in ASCII digits, within the database's range; anything else is None."""
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
+
+
+def id_arg(name: str) -> int | None:
+    """An optional id in the query string (`?before=120`): absent or empty is None, garbage a 422."""
+    value = request.args.get(name, "")
+    if not value:
+        return None
+    number = parse_id(value)
+    if number is None:
+        abort(422, f"“{name}” must be a whole number from 1 to {MAX_ID}.")
+    return number
