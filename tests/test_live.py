@@ -300,7 +300,7 @@ def test_a_slow_browser_that_is_revoked_gets_what_came_first(app, ada, bob):
 def test_a_browser_that_stops_reading_is_dropped_not_buffered_forever(app, ada, bob, monkeypatch):
     """Its backlog is capped: past the limit the stream ends (the connection closes), and the
     browser, once it reads again, reconnects and catches up from the board's log."""
-    monkeypatch.setattr(live, "BACKLOG_LIMIT", 5)
+    monkeypatch.setattr(live.subscriber, "BACKLOG_LIMIT", 5)
     join_board(app, ada, "bob@example.com", "viewer")
 
     async def scenario(streams):
