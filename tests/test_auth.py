@@ -13,8 +13,8 @@ def token(client, url="/signup"):
 
 
 def signup(client, **fields):
-    data = {"name": "Grace", "email": "grace@example.com", "password": "long-enough",
-            "confirm": "long-enough", "csrf_token": token(client)}
+    data = {"name": "Grace", "email": "grace@example.com", "password": "tidal-quince-lantern",
+            "confirm": "tidal-quince-lantern", "csrf_token": token(client)}
     data.update(fields)
     return client.post("/signup", data=data)
 
@@ -28,7 +28,7 @@ def test_sign_up_logs_in_and_lands_on_boards(app):
     with app.app_context():
         user = db.session.scalar(db.select(User))
         assert user.email == "grace@example.com"
-        assert "long-enough" not in user.password_hash and user.check_password("long-enough")
+        assert "tidal-quince-lantern" not in user.password_hash and user.check_password("tidal-quince-lantern")
 
 
 @pytest.mark.parametrize("fields, message", [

@@ -1,17 +1,26 @@
-"""Accounts: sign up, log in, log out, reset a forgotten password."""
+"""Accounts: sign up, log in, log out, reset a forgotten password, the account page.
+
+Each login is a row of `login_sessions`. The id Flask-Login keeps in the session cookie and
+in the remember-me cookie is "<user id>.<login id>.<secret>" (its "alternative id"), checked
+against that row on every request: deleting the row (logging out, a new password, "Log out
+everywhere") ends the login wherever its cookies were copied.
+"""
 import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session,
                    url_for)
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, delete, select, update
 
 from .extensions import db, login_manager
-from .forms import LoginForm, NewPasswordForm, PasswordResetRequestForm, SignupForm
+from .forms import LoginForm, NewPasswordForm, PasswordChangeForm, PasswordResetRequestForm, SignupForm
 from .mail import MailNotSent, external_url, send_mail
-from .models import BoardMember, User
+from .models import BoardMember, LoginSession, User, hash_password, utcnow, verify_password
 from .pagecache import BOARD_VERSION
 
 bp = Blueprint("auth", __name__)
@@ -20,43 +29,116 @@ login_manager.login_view = "auth.login"
 login_manager.login_message = "Log in to see that page."
 login_manager.session_protection = "basic"
 
+# A login without "Remember me" ends after this long unused; one with it, this long after it
+# began (REMEMBER_COOKIE_DURATION, as its cookie does).
+LOGIN_IDLE_TIMEOUT = timedelta(days=7)
+# How stale a login's "last used" may get: writing it on every request would make every page
+# view a write. The idle timeout is counted from it.
+LOGIN_TOUCH_INTERVAL = timedelta(minutes=1)
+ID_MAX = 2**63 - 1  # the largest id a database column holds
+
 
 class CurrentUser(UserMixin):
-    """The logged-in account as requests use it: who they are, nothing to change through it.
-    Loaded as a plain row on every request, a fraction of an ORM object's cost; code that
-    changes an account loads its `User`."""
+    """The logged-in account as requests use it: who they are and which login this is, nothing
+    to change through it. Loaded as a plain row on every request, a fraction of an ORM object's
+    cost; code that changes an account loads its `User`."""
 
-    def __init__(self, id: int, name: str, email: str):
+    def __init__(self, id: int, name: str, email: str, login_id: int, secret: str):
         self.id, self.name, self.email = id, name, email
+        self.login_id, self._secret = login_id, secret
+
+    def get_id(self) -> str:
+        return f"{self.id}.{self.login_id}.{self._secret}"
 
 
-USER_BY_ID = select(User.id, User.name, User.email).where(User.id == bindparam("user_id"))  # built once
+def secret_digest(secret: str) -> str:
+    # The secret is random and long: a plain hash is enough to keep a stolen table useless.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+_LOGIN = and_(LoginSession.user_id == User.id, LoginSession.id == bindparam("login_id"))
+_USER_AND_LOGIN = (User.id, User.name, User.email, LoginSession.secret_hash, LoginSession.remember,
+                   LoginSession.last_used_at, LoginSession.expires_at)
+# Built once; each is the one statement a request makes to know who is asking.
+USER_BY_LOGIN = select(*_USER_AND_LOGIN).join(LoginSession, _LOGIN).where(User.id == bindparam("user_id"))
 # On a board's pages the user comes with their role there (None: not a member) and the board's
 # version (its newest activity): all the cached board page needs, in the query made anyway.
+_ROLE = and_(BoardMember.user_id == User.id, BoardMember.board_id == bindparam("board_id"))
 USER_ON_BOARD = (
-    select(User.id, User.name, User.email, BoardMember.role,
-           BOARD_VERSION.scalar_subquery().label("version"))
-    .outerjoin(BoardMember, and_(BoardMember.user_id == User.id, BoardMember.board_id == bindparam("board_id")))
-    .where(User.id == bindparam("user_id"))
+    select(*_USER_AND_LOGIN, BoardMember.role, BOARD_VERSION.scalar_subquery().label("version"))
+    .join(LoginSession, _LOGIN).outerjoin(BoardMember, _ROLE).where(User.id == bindparam("user_id"))
 )
+ROLE_ON_BOARD = (select(BoardMember.role, BOARD_VERSION.scalar_subquery().label("version"))
+                 .select_from(User).outerjoin(BoardMember, _ROLE).where(User.id == bindparam("user_id")))
+TOUCH_LOGIN = (update(LoginSession).where(LoginSession.id == bindparam("login_id"))
+               .values(last_used_at=bindparam("now"), expires_at=bindparam("expires")))
+
+
+def as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)  # SQLite: naive UTC
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> CurrentUser | None:
-    if not user_id.isdigit():
-        return None
+def load_user(login: str) -> CurrentUser | None:
+    user_id, _, rest = login.partition(".")
+    login_id, _, secret = rest.partition(".")
+    if not (user_id.isdigit() and login_id.isdigit() and secret) or max(int(user_id), int(login_id)) > ID_MAX:
+        return None  # a cookie from before logins were kept, or a made-up one
+    params = {"user_id": int(user_id), "login_id": int(login_id)}
     board_id = (request.view_args or {}).get("board_id")
+    if board_id is not None:
+        params["board_id"] = board_id
     # A connection of its own rather than the ORM session, which costs three times as much for
     # one row; a cached board page then never opens the session at all.
     with db.engine.connect() as connection:
-        if board_id is None:
-            row = connection.execute(USER_BY_ID, {"user_id": int(user_id)}).first()
-            return CurrentUser(*row) if row else None
-        row = connection.execute(USER_ON_BOARD, {"user_id": int(user_id), "board_id": board_id}).first()
-    if row is None:
-        return None
-    g.standing_on_board = (board_id, row.role, row.version or 0)
-    return CurrentUser(row.id, row.name, row.email)
+        row = connection.execute(USER_BY_LOGIN if board_id is None else USER_ON_BOARD, params).first()
+        if row is None or not hmac.compare_digest(row.secret_hash, secret_digest(secret)):
+            return None
+        now = utcnow()
+        if as_utc(row.expires_at) <= now:
+            return None
+        if now - as_utc(row.last_used_at) >= LOGIN_TOUCH_INTERVAL:
+            expires = as_utc(row.expires_at) if row.remember else now + idle_timeout()
+            connection.execute(TOUCH_LOGIN, {"login_id": int(login_id), "now": now, "expires": expires})
+            connection.commit()
+    if board_id is not None:
+        g.standing_on_board = (board_id, row.role, row.version or 0)
+    return CurrentUser(row.id, row.name, row.email, int(login_id), secret)
+
+
+def idle_timeout() -> timedelta:
+    return timedelta(seconds=current_app.config.get("LOGIN_IDLE_TIMEOUT", LOGIN_IDLE_TIMEOUT.total_seconds()))
+
+
+def remember_duration() -> timedelta:
+    duration = current_app.config["REMEMBER_COOKIE_DURATION"]
+    return duration if isinstance(duration, timedelta) else timedelta(seconds=duration)
+
+
+def start_login(user: User, remember: bool = False) -> None:
+    """Log this browser in as `user` with a login of its own (and forget the user's expired
+    ones). Adds to the session, the caller commits."""
+    secret = secrets.token_urlsafe(32)
+    now = utcnow()
+    login = LoginSession(user_id=user.id, secret_hash=secret_digest(secret), remember=remember,
+                         user_agent=(request.user_agent.string or "")[:200], created_at=now, last_used_at=now,
+                         expires_at=now + (remember_duration() if remember else idle_timeout()))
+    db.session.execute(delete(LoginSession).where(LoginSession.user_id == user.id, LoginSession.expires_at <= now))
+    db.session.add(login)
+    db.session.flush()
+    # A new CSRF secret for the new login: a token seen before it (on a shared computer, in a
+    # page someone kept) is no use after it.
+    session.pop("csrf_token", None)
+    g.pop("csrf_token", None)
+    login_user(CurrentUser(user.id, user.name, user.email, login.id, secret), remember=remember)
+
+
+def end_logins(user_id: int, login_id: int | None = None) -> int:
+    """Delete one login of the user, or (no `login_id`) all of them. The caller commits."""
+    condition = [LoginSession.user_id == user_id]
+    if login_id is not None:
+        condition.append(LoginSession.id == login_id)
+    return db.session.execute(delete(LoginSession).where(*condition)).rowcount
 
 
 def standing_on_board(board_id: int) -> tuple[str | None, int]:
@@ -64,7 +146,7 @@ def standing_on_board(board_id: int) -> tuple[str | None, int]:
     as loaded with the user."""
     if current_user.is_authenticated and g.get("standing_on_board", (None,))[0] == board_id:
         return g.standing_on_board[1:]
-    row = db.session.execute(USER_ON_BOARD, {"user_id": current_user.id, "board_id": board_id}).first()
+    row = db.session.execute(ROLE_ON_BOARD, {"user_id": current_user.id, "board_id": board_id}).first()
     return (row.role, row.version or 0) if row else (None, 0)
 
 
@@ -113,14 +195,14 @@ def signup():
         elif invitation is not None:
             # Signing up through an invitation lands on the board, already a member.
             user = new_user(form)
-            login_user(user)
+            start_login(user)
             board_url = join_through_invitation(invitation)
             db.session.commit()
             return redirect(board_url, 303)
         else:
             user = new_user(form)
+            start_login(user)
             db.session.commit()
-            login_user(user)
             flash(f"Welcome to Corkboard, {user.name}! Create your first board.", "success")
             return redirect(url_for("boards.index"), 303)
     status = 422 if form.errors else 200
@@ -142,10 +224,12 @@ def login():
         return redirect(url_for("boards.index"))
     if form.validate_on_submit():
         user = db.session.scalar(select(User).where(User.email == form.email.data))
-        if user is None or not user.check_password(form.password.data):
+        if not password_matches(user, form.password.data):
+            # 422 on this endpoint is what the rate limit counts as a failed login.
             form.password.errors.append("That email and password don't match an account.")
         else:
-            login_user(user, remember=form.remember.data)
+            start_login(user, remember=form.remember.data)
+            db.session.commit()
             target = form.next.data
             if not is_safe_next(target):
                 target = pending_invitation_url() or url_for("boards.index")
@@ -160,9 +244,27 @@ def pending_invitation_url() -> str | None:
     return url_for("members.invitation", token=token) if token else None
 
 
+_dummy_hashes: dict[str, str] = {}
+
+
+def password_matches(user: User | None, password: str) -> bool:
+    """Whether the password is the user's. An unknown address costs the same hash check as a
+    known one (against a hash made the same way), so the time taken doesn't say which it was."""
+    if user is None:
+        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
+        if method not in _dummy_hashes:
+            _dummy_hashes[method] = hash_password(secrets.token_urlsafe(16))
+        verify_password(_dummy_hashes[method], password)
+        return False
+    return user.check_password(password)
+
+
 @bp.post("/logout")
 @login_required
 def logout():
+    # Server-side first: a copy of this browser's cookies is then worth nothing either.
+    end_logins(current_user.id, current_user.login_id)
+    db.session.commit()
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"), 303)
@@ -246,11 +348,76 @@ def reset_password():
     except ResetLinkProblem as problem:
         return render_template("reset_password.html", problem=problem.message), problem.status, headers
     form = NewPasswordForm()
+    form.account = user
     if form.validate_on_submit():
         user.set_password(form.password.data)
+        # Whoever knew the old password may be logged in somewhere: every login ends.
+        end_logins(user.id)
+        start_login(user)
         db.session.commit()
-        login_user(user)
-        flash("Your password has been changed, and you are logged in.", "success")
+        flash("Your password has been changed, and you are logged in. Every other session was logged out.",
+              "success")
         return redirect(url_for("boards.index"), 303)
     status = 422 if form.errors else 200
     return render_template("reset_password.html", form=form, token=token, user=user), status, headers
+
+
+# --- The account page: active sessions, "Log out everywhere", a new password -----------------
+
+@bp.get("/account")
+@login_required
+def account():
+    return render_account(PasswordChangeForm())
+
+
+def render_account(form: PasswordChangeForm, status: int = 200):
+    logins = db.session.scalars(select(LoginSession).where(LoginSession.user_id == current_user.id,
+                                                           LoginSession.expires_at > utcnow())
+                                .order_by(LoginSession.last_used_at.desc(), LoginSession.id.desc())).all()
+    return render_template("account.html", form=form, logins=logins, this_login=current_user.login_id), status
+
+
+@bp.post("/account/password")
+@login_required
+def change_password():
+    user = db.session.get(User, current_user.id)
+    form = PasswordChangeForm()
+    form.account = user
+    if form.validate_on_submit():
+        if not user.check_password(form.current_password.data):
+            form.current_password.errors.append("That is not your current password.")
+        else:
+            remember = db.session.scalar(select(LoginSession.remember).where(
+                LoginSession.id == current_user.login_id)) or False
+            user.set_password(form.password.data)
+            end_logins(user.id)
+            start_login(user, remember=remember)
+            db.session.commit()
+            flash("Your password has been changed. Every other session was logged out.", "success")
+            return redirect(url_for("auth.account"), 303)
+    return render_account(form, 422)
+
+
+@bp.post("/account/logout-everywhere")
+@login_required
+def logout_everywhere():
+    count = end_logins(current_user.id)
+    db.session.commit()
+    logout_user()
+    flash(f"You are logged out everywhere ({count} session{'s' if count != 1 else ''}).", "info")
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.post("/account/sessions/end")
+@login_required
+def end_session():
+    login_id = request.form.get("login", type=int)
+    if login_id is None or not 0 < login_id <= ID_MAX or not end_logins(current_user.id, login_id):
+        abort(404, "No such session: it may have ended already.")
+    db.session.commit()
+    if login_id == current_user.login_id:
+        logout_user()
+        flash("You are logged out.", "info")
+        return redirect(url_for("auth.login"), 303)
+    flash("That session is logged out.", "info")
+    return redirect(url_for("auth.account"), 303)

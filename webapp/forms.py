@@ -2,9 +2,12 @@
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileRequired, MultipleFileField
 from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional,
+                                ValidationError)
+from zxcvbn import zxcvbn
 
 from .models import TITLE_MAX
+from .security import MAX_ID
 
 DESCRIPTION_MAX = 20_000
 
@@ -23,17 +26,65 @@ class TitleField(StringField):
         )
 
 
+class StrongPassword:
+    """A password zxcvbn judges hard to guess (score 3 of 4 or more), knowing the account's own
+    name and email address: `password`, `12345678` and `grace@example.com1` are refused, with
+    zxcvbn's reason as the field's error. The form says what the password must not be built
+    from through `password_context()`."""
+
+    MIN_SCORE = 3
+    CHECKED_LENGTH = 72  # zxcvbn's own limit: what comes after cannot make it weaker
+
+    def __call__(self, form, field):
+        if field.errors or not field.data:  # too short already says it
+            return
+        result = zxcvbn(field.data[:self.CHECKED_LENGTH], user_inputs=password_context(*form.password_context()))
+        if result["score"] >= self.MIN_SCORE:
+            return
+        if any(match.get("dictionary_name") == "user_inputs" for match in result["sequence"]):
+            raise ValidationError("Don't build your password from your name or email address: "
+                                  "it is the first thing someone would try.")
+        feedback = result["feedback"]
+        raise ValidationError(" ".join(filter(None, [
+            "This password is too easy to guess.", feedback.get("warning"), *feedback.get("suggestions", []),
+            "A few uncommon words together make a strong password."
+            if not feedback.get("suggestions") else ""])))
+
+
+def password_context(*words: str | None) -> list[str]:
+    """What someone who knows the account would try first: the name and the address, whole
+    and in pieces (`grace@example.com` → `grace`; `Grace Hopper` → `grace`, `hopper`, `gracehopper`)."""
+    context = []
+    for word in filter(None, words):
+        word = word.strip().lower()
+        context.append(word)
+        if "@" in word:
+            context.append(word.split("@", 1)[0])
+        parts = word.split()
+        if len(parts) > 1:
+            context.extend(parts + ["".join(parts)])
+    return context
+
+
+def new_password_field(label: str = "Password") -> PasswordField:
+    return PasswordField(label, validators=[
+        DataRequired("Choose a password."),
+        Length(min=8, max=200, message="Use at least 8 characters."),
+        StrongPassword(),
+    ])
+
+
 class SignupForm(FlaskForm):
     name = StringField("Name", validators=[DataRequired("Tell us your name."), Length(max=80)],
                        filters=[lambda v: v.strip() if v else v])
     email = EmailField("Email", validators=[DataRequired("An email address is needed."),
                                             Email("That is not an email address."), Length(max=254)],
                        filters=[lambda v: v.strip().lower() if v else v])
-    password = PasswordField("Password", validators=[
-        DataRequired("Choose a password."),
-        Length(min=8, max=200, message="Use at least 8 characters."),
-    ])
+    password = new_password_field()
     confirm = PasswordField("Repeat password", validators=[EqualTo("password", "The passwords differ.")])
+
+    def password_context(self):
+        return [self.name.data, self.email.data]
 
 
 class LoginForm(FlaskForm):
@@ -64,7 +115,8 @@ class CardEditForm(FlaskForm):
 
 
 class MoveCardForm(FlaskForm):
-    column_id = IntegerField("Column", validators=[InputRequired("Choose a column.")])
+    column_id = IntegerField("Column", validators=[
+        InputRequired("Choose a column."), NumberRange(min=1, max=MAX_ID, message="There is no such column.")])
     position = IntegerField("Position", validators=[
         InputRequired("Choose a position."), NumberRange(min=0, message="Positions start at 1.")])
 
@@ -119,9 +171,17 @@ class PasswordResetRequestForm(FlaskForm):
 
 
 class NewPasswordForm(FlaskForm):
-    password = PasswordField("New password", validators=[
-        DataRequired("Choose a password."), Length(min=8, max=200, message="Use at least 8 characters.")])
+    """A new password for an existing account; the view sets `account` (name and email)."""
+    password = new_password_field("New password")
     confirm = PasswordField("Repeat password", validators=[EqualTo("password", "The passwords differ.")])
+    account = None
+
+    def password_context(self):
+        return [self.account.name, self.account.email] if self.account is not None else []
+
+
+class PasswordChangeForm(NewPasswordForm):
+    current_password = PasswordField("Current password", validators=[DataRequired("Enter your current password.")])
 
 
 # --- Rich card content: labels, assignees, dates, checklists, comments --------------------------

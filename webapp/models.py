@@ -32,11 +32,34 @@ class User(UserMixin, db.Model):
     boards: Mapped[list["Board"]] = relationship(back_populates="owner")
 
     def set_password(self, password: str) -> None:
-        method = current_app.config.get("PASSWORD_HASH_METHOD", "scrypt")
-        self.password_hash = generate_password_hash(password, method=method)
+        self.password_hash = hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return verify_password(self.password_hash, password)
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    return check_password_hash(password_hash, password)
+
+
+class LoginSession(db.Model):
+    """One login: a browser that gave the right password (or a fresh one after a reset).
+    Its session and remember-me cookies carry its id and a secret whose hash is kept here,
+    so deleting the row ends that login wherever its cookies were copied."""
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    remember: Mapped[bool] = mapped_column(default=False, server_default=false())
+    user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 ROLES = ("viewer", "editor", "owner")  # each role can do what the ones before it can
