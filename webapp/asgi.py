@@ -3,12 +3,17 @@
 Flask stays a plain WSGI app running in a bounded thread pool. This front adds what a
 WSGI app cannot do well under Hypercorn: lifespan start-up and shutdown, a request body
 limit that lets Flask answer 413 itself, responses with an empty body (HEAD, 204, 304),
-and the live board stream (webapp/live.py), served natively so that it holds no thread.
+and the live board stream (webapp/live/), served natively so that it holds no thread.
 """
 import asyncio
 import gc
+import os
 import re
+import signal
 from concurrent.futures import ThreadPoolExecutor
+
+import hypercorn.asyncio.run
+from hypercorn.utils import ShutdownError
 
 from . import config, create_app
 from .live import BoardStreams
@@ -18,10 +23,13 @@ BOARD_EVENTS = re.compile(r"^/boards/(\d+)/events$")
 
 
 class CorkboardASGI:
+    serving: list["CorkboardASGI"] = []  # started in this process (lifespan): their streams end at shutdown
+    stopping = False  # Hypercorn is stopping gracefully
+
     def __init__(self, flask_app):
         self.flask_app = flask_app
         limit = flask_app.config["MAX_CONTENT_LENGTH"]
-        self.wsgi = FlaskInThreads(flask_app.wsgi_app, limit)
+        self.wsgi = FlaskInThreads(flask_app, limit)
         self.streams = BoardStreams(flask_app)
 
     async def __call__(self, scope, receive, send):
@@ -46,9 +54,12 @@ class CorkboardASGI:
                 gc.freeze()
                 gc.set_threshold(50_000, 20, 20)
                 await self.broker.start()
+                CorkboardASGI.serving.append(self)
+                self.end_streams_on_signal(loop)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                await self.broker.stop()  # ends every open stream
+                await self.streams.close_all()
+                await self.broker.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -56,5 +67,35 @@ class CorkboardASGI:
     def broker(self):
         return self.flask_app.extensions["live"]
 
+    def end_streams_on_signal(self, loop) -> None:
+        """A worker that Hypercorn started is killed outright by SIGTERM (its supervisor stops
+        it gracefully by another way): end the streams cleanly first, then die as it would have."""
+        for signal_number in (signal.SIGTERM, signal.SIGINT):
+            if signal.getsignal(signal_number) is signal.SIG_DFL:  # not Hypercorn's own, nor ignored
+                loop.add_signal_handler(signal_number, lambda number=signal_number: asyncio.ensure_future(
+                    self._end_streams_then_die(loop, number)))
+
+    async def _end_streams_then_die(self, loop, signal_number) -> None:
+        await self.streams.close_all()
+        await asyncio.sleep(0.3)  # the supervisor got the signal too (a process group's): its stop wins
+        if not CorkboardASGI.stopping:
+            loop.remove_signal_handler(signal_number)
+            os.kill(os.getpid(), signal_number)
+
+
+# Hypercorn begins to stop (a signal, or its supervisor's word) by closing its sockets, then
+# waits up to graceful_timeout for every connection, and only then sends lifespan.shutdown:
+# open streams would hold it that long and then be cancelled mid-write. So the moment it is
+# told to stop, every stream sends its last event and ends; the browsers reconnect elsewhere.
+# (Hypercorn has no hook for that moment; this wraps the function it awaits it with.)
+async def raise_shutdown(shutdown_event) -> None:
+    await shutdown_event()
+    CorkboardASGI.stopping = True
+    for front in CorkboardASGI.serving:
+        await front.streams.close_all()
+    raise ShutdownError()
+
+
+hypercorn.asyncio.run.raise_shutdown = raise_shutdown
 
 app = CorkboardASGI(create_app())
