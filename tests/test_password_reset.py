@@ -114,11 +114,11 @@ def test_a_bad_address_is_refused_inline(app, smtp, email, message):
 
 
 @pytest.mark.parametrize("email", ["ada@example.com", "nobody@example.com"])
-def test_a_mail_outage_is_reported_the_same_for_everyone(app, ada, email):
-    # No `smtp` fixture: nothing listens on the app's mail port.
+def test_a_mail_outage_is_answered_the_same_for_everyone(app, ada, email):
+    # No `smtp` fixture: nothing listens on the app's mail port. Mail leaves after the response
+    # (webapp/mail.py's outbox, which retries), so the answer is the usual one, for everyone.
     response = ask_for_link(app.test_client(), email)
-    assert response.status_code == 503
-    assert "We could not send the email just now." in response.get_data(as_text=True)
+    assert response.status_code == 303 and response.location == "/login"
 
 
 def test_an_expired_link_says_so(app, ada, smtp, monkeypatch):

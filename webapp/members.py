@@ -20,7 +20,7 @@ from .boards import get_board_or_404
 from .extensions import db
 from .forms import InviteForm, RoleForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
-from .mail import MailNotSent, external_url, send_mail
+from .mail import external_url, send_mail
 from .models import Board, BoardMember, Card, Invitation, User, card_assignees, utcnow
 
 bp = Blueprint("members", __name__)
@@ -197,13 +197,10 @@ def invite(board_id: int):
     db.session.add(invitation)
     db.session.flush()
     record(board.id, "member.invited", email=invitation.email, role=invitation.role)
-    try:
-        send_invitation(board, invitation)
-    except MailNotSent:
-        db.session.rollback()
-        abort(503, f"The invitation email to {invitation.email} could not be sent, so no invitation was "
-                   "made. Please try again in a few minutes.")
     db.session.commit()
+    # After the commit: an email never points at an invitation that was not saved. It leaves
+    # through the outbox, after this response.
+    send_invitation(board, invitation)
     if not wants_fragment():
         flash(f"Invitation sent to {invitation.email}.", "success")
     return updated("partials/invitation_created.html", members_url(board), board=board,
@@ -285,6 +282,11 @@ def invitation():
         return redirect(url_for("auth.login", next=request.full_path))
     if session.get(PENDING_INVITATION) == token:
         session.pop(PENDING_INVITATION)
+    if not meant_for(invitation, current_user.email):
+        # Whoever holds the link is not who it was sent to: a forwarded or leaked link lets
+        # nobody else in. The page names the address only by its first letter and its domain.
+        return render_template("invitation.html", wrong_account=True, invitation=invitation,
+                               invited=masked(invitation.email)), 403
     membership = db.session.scalar(select(BoardMember).where(
         BoardMember.board_id == invitation.board_id, BoardMember.user_id == current_user.id))
     if request.method == "POST":
@@ -292,6 +294,16 @@ def invitation():
         db.session.commit()
         return redirect(board_url, 303)
     return render_template("invitation.html", invitation=invitation, token=token, membership=membership)
+
+
+def meant_for(invitation: Invitation, email: str) -> bool:
+    return invitation.email.casefold() == (email or "").casefold()
+
+
+def masked(email: str) -> str:
+    """ada@example.com -> a…@example.com: enough for the right person to recognise it."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}…@{domain}"
 
 
 def invitation_for_signup() -> Invitation | None:
@@ -312,10 +324,17 @@ def invitation_for_signup() -> Invitation | None:
 
 def join_through_invitation(invitation: Invitation) -> str:
     """The current user accepts: joins with the invited role (a member keeps theirs).
-    Adds to the session, the caller commits. Returns the board's URL."""
+    Adds to the session, the caller commits. Returns the board's URL.
+
+    Only the invited address can accept: someone who signs up through the link with another
+    address gets their account, not the board (the invitation stays open for its owner)."""
     board = invitation.board
-    invitation.accepted_at = utcnow()
     session.pop(PENDING_INVITATION, None)
+    if not meant_for(invitation, current_user.email):
+        flash(f"The invitation to “{board.title}” is for {masked(invitation.email)}, so it was not used. "
+              "Log in with that address to accept it.", "error")
+        return url_for("boards.index")
+    invitation.accepted_at = utcnow()
     member = db.session.scalar(select(BoardMember).where(
         BoardMember.board_id == board.id, BoardMember.user_id == current_user.id))
     if member is not None:
