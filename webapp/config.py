@@ -11,6 +11,12 @@ DEV_SECRET_KEY = "dev-only-not-secret"
 # Flask, not Hypercorn, answers an oversized request (with a clear 413).
 MAX_CONTENT_LENGTH = 16 * 1024 * 1024
 
+# A request body up to this size is read into memory, as long as all the bodies one process holds
+# in memory fit in REQUEST_BODIES_IN_MEMORY; any other body is written to a temporary file on disk
+# as it arrives (webapp/wsgi.py), so a burst of large uploads costs disk space, not memory.
+REQUEST_BODY_IN_MEMORY = 512 * 1024
+REQUEST_BODIES_IN_MEMORY = int(os.environ.get("CORKBOARD_BODY_MEMORY_MB", "32")) * 1024 * 1024
+
 # Threads that run Flask in each Hypercorn worker (webapp/asgi.py). A few: the GIL runs one at
 # a time, and every database call hands it over, so more threads mostly wait for each other
 # (the board page served at 560 req/s with 16 threads a worker, 880 with 4, 680 with 1).

@@ -1,0 +1,308 @@
+"""Request bodies through a real Hypercorn: chunked bodies work, what Flask would refuse is not
+read, large bodies go to disk, and a burst of large posts leaves the server's memory bounded."""
+import asyncio
+import http.client
+import socket
+import threading
+import time
+import uuid
+
+import pytest
+from hypercorn.asyncio import serve
+from hypercorn.config import Config
+from sqlalchemy import select
+
+from bench.body_memory import rss_peak_mb, start_server, stop_server
+from tests.conftest import make_board, make_user
+from tests.servers import HttpUser, free_port
+from webapp.asgi import CorkboardASGI
+from webapp.extensions import csrf, db
+from webapp.models import Attachment, Card
+from webapp.wsgi import FlaskInThreads
+
+TIMEOUT = 5  # any wait on the server longer than this is a hang: the test fails instead of blocking
+
+
+@pytest.fixture
+def serve_app(app):
+    """Serve `app` with a real Hypercorn in a thread; yields a function that starts it, so a test
+    can change the app's limits first. It returns (port, the FlaskInThreads front)."""
+    running = []
+
+    def start():
+        front = CorkboardASGI(app)
+        config = Config()
+        port = free_port()
+        config.bind = [f"127.0.0.1:{port}"]
+        config.loglevel = "WARNING"
+        loop = asyncio.new_event_loop()
+        stop = asyncio.Event()
+
+        async def main():
+            await serve(front, config, shutdown_trigger=stop.wait)
+
+        thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+        thread.start()
+        running.append((loop, stop, thread))
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return port, front.wsgi
+
+    yield start
+    for loop, stop, thread in running:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(5)
+
+
+@pytest.fixture
+def board(app):
+    with app.app_context():
+        board = make_board(make_user("Ada"), columns={"To do": ["One"]})
+        return board.id, board.columns[0].id, board.columns[0].cards[0].id
+
+
+def logged_in(port, board_id) -> tuple[str, str]:
+    """(Cookie header, CSRF token) of Ada, logged in over HTTP."""
+    user = HttpUser(f"http://127.0.0.1:{port}").login("ada@example.com", "password123")
+    user.board_page(board_id)
+    return "; ".join(f"{cookie.name}={cookie.value}" for cookie in user.jar), user.token
+
+
+def chunked_request(port, path, chunks, headers):
+    """A POST whose body is sent with Transfer-Encoding: chunked (no Content-Length)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    connection.request("POST", path, body=iter(chunks), headers=headers, encode_chunked=True)
+    response = connection.getresponse()
+    data = response.read()
+    connection.close()
+    return response, data
+
+
+def card_titles(app, column_id):
+    with app.app_context():
+        return list(db.session.scalars(select(Card.title).where(Card.column_id == column_id).order_by(Card.position)))
+
+
+def read_response_head(sock) -> bytes:
+    head = b""
+    while b"\r\n\r\n" not in head:
+        data = sock.recv(65536)
+        if not data:
+            break
+        head += data
+    return head
+
+
+# --- chunked bodies -----------------------------------------------------------------------------
+
+def test_a_chunked_card_create_is_saved(app, serve_app, board):
+    board_id, column_id, _ = board
+    port, _ = serve_app()
+    cookie, token = logged_in(port, board_id)
+    response, data = chunked_request(port, f"/boards/{board_id}/columns/{column_id}/cards",
+                                     [b"title=Sent+in", b"+chunks"],
+                                     {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+                                      "HX-Request": "true", "X-CSRFToken": token})
+    assert response.status == 200, data[:500]
+    assert "Sent in chunks" in data.decode()
+    assert card_titles(app, column_id) == ["One", "Sent in chunks"]
+
+
+def test_a_chunked_multipart_upload_is_attached(app, serve_app, board, tmp_path):
+    board_id, _, card_id = board
+    port, _ = serve_app()
+    cookie, token = logged_in(port, board_id)
+    content = uuid.uuid4().bytes * 50_000  # 800 KB: large enough to be spooled to disk on the way
+    boundary = "corkboard-test-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"notes.bin\"\r\n"
+            f"Content-Type: application/octet-stream\r\n\r\n").encode() + content + f"\r\n--{boundary}--\r\n".encode()
+    chunks = [body[start:start + 100_000] for start in range(0, len(body), 100_000)]
+    response, data = chunked_request(port, f"/boards/{board_id}/cards/{card_id}/attachments", chunks,
+                                     {"Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": cookie,
+                                      "HX-Request": "true", "X-CSRFToken": token})
+    assert response.status == 200, data[:500]
+    with app.app_context():
+        [attachment] = db.session.scalars(select(Attachment)).all()
+        assert (attachment.filename, attachment.size) == ("notes.bin", len(content))
+    uploads = tmp_path / "uploads"
+    stored = [path for path in uploads.rglob("*") if path.is_file() and path.relative_to(uploads).parts[0] != "tmp"]
+    assert [path.read_bytes() for path in stored] == [content]
+
+
+def test_a_chunked_body_over_the_limit_gets_413_at_once_and_the_connection_closes(app, serve_app):
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    port, _ = serve_app()
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(b"POST /signup HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n\r\n")
+        chunk = b"x" * 16 * 1024
+        for _ in range(8):  # 128 KiB, twice the limit, and the body never ends
+            sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        started = time.monotonic()
+        head = read_response_head(sock)
+        assert head.startswith(b"HTTP/1.1 413"), head[:200]
+        rest = b""
+        while data := sock.recv(65536):  # the server closes: no hang until a timeout
+            rest += data
+        assert time.monotonic() - started < 2
+    assert b"That upload is too large." in head + rest
+
+
+def test_an_endless_chunked_body_is_answered_413_while_the_client_is_still_sending(app, serve_app):
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    port, _ = serve_app()
+    sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    stop = threading.Event()
+
+    def keep_sending():
+        try:
+            sock.sendall(b"POST /signup HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n"
+                         b"Content-Type: application/x-www-form-urlencoded\r\n\r\n")
+            chunk = b"x" * 16 * 1024
+            while not stop.is_set():
+                sock.sendall(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+        except OSError:
+            pass  # the server closed the connection: what it should do
+
+    sender = threading.Thread(target=keep_sending, daemon=True)
+    sender.start()
+    try:
+        started = time.monotonic()
+        head = read_response_head(sock)
+        assert head.startswith(b"HTTP/1.1 413"), head[:200]
+        sender.join(TIMEOUT)
+        assert not sender.is_alive(), "the server kept reading an endless body"
+        assert time.monotonic() - started < 3
+    finally:
+        stop.set()
+        sock.close()
+
+
+def test_a_chunked_body_within_the_limit_after_one_over_it(app, serve_app):
+    """The connection that carried a refused body is closed; the next request is served as usual."""
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    port, _ = serve_app()
+    response, _ = chunked_request(port, "/signup", [b"x" * 100_000], {"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status == 413
+    response, data = chunked_request(port, "/login", [b"email=a%40b.c&password=x"],
+                                     {"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status == 400 and b"security token is missing" in data
+
+
+# --- what Flask would refuse is not read ----------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/boards/1/columns/1/cards", "/no/such/page", "/boards/1/cards/1/move"])
+def test_a_large_body_flask_would_not_read_is_answered_before_it_is_sent(serve_app, board, path):
+    """An anonymous post of 15 MiB to a page that needs an account, to no page at all, or to one
+    exists for another method only: the answer comes while the body is still unsent."""
+    port, _ = serve_app()
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     f"Content-Length: {15 * 1024 * 1024}\r\n\r\n".encode())
+        head = read_response_head(sock)  # not a byte of the body sent
+    status = int(head.split()[1])
+    assert 400 <= status < 500 and status != 413, head[:200]
+
+
+def test_a_large_body_from_a_logged_in_user_is_read(app, serve_app, board):
+    """The same large post with a session is read whole, and Flask judges it."""
+    board_id, column_id, _ = board
+    port, front = serve_app()
+    cookie, token = logged_in(port, board_id)
+    body = b"title=Big&description=" + b"y" * 600_000
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    connection.request("POST", f"/boards/{board_id}/columns/{column_id}/cards", body=body,
+                       headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+                                "HX-Request": "true", "X-CSRFToken": token})
+    response = connection.getresponse()
+    response.read()
+    connection.close()
+    assert response.status == 200
+    assert card_titles(app, column_id) == ["One", "Big"]
+    assert front.spooled == 1  # it went through a file on disk
+
+
+# --- where bodies are kept ------------------------------------------------------------------------
+
+@pytest.fixture
+def echo(app):
+    """A page that tells what Flask was given as the body: its length, where it was kept, its bytes."""
+    seen = []
+
+    @app.put("/test/echo")
+    def echo_body():
+        from flask import request
+        stream = request.environ["wsgi.input"]
+        seen.append((request.environ.get("CONTENT_LENGTH"), type(stream).__name__, request.get_data()))
+        return "ok"
+
+    csrf.exempt(echo_body)
+    return seen
+
+
+def put_through(front, bodies: list[bytes], chunked=False):
+    """Send several PUTs to /test/echo at once through the front, each body in 64 KiB messages."""
+    async def one(body):
+        messages = [{"type": "http.request", "body": body[i:i + 65536], "more_body": i + 65536 < len(body)}
+                    for i in range(0, len(body), 65536)] or [{"type": "http.request", "body": b""}]
+        queue = asyncio.Queue()
+        for message in messages:
+            queue.put_nowait(message)
+        headers = [(b"transfer-encoding", b"chunked")] if chunked else [(b"content-length", str(len(body)).encode())]
+        scope = {"type": "http", "method": "PUT", "path": "/test/echo", "query_string": b"", "http_version": "1.1",
+                 "headers": headers, "root_path": "", "server": ("localhost", 80)}
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+        await front(scope, queue.get, send)
+        return sent[0]["status"]
+
+    async def all_of_them():
+        return await asyncio.gather(*(one(body) for body in bodies))
+    return asyncio.run(all_of_them())
+
+
+def test_small_bodies_stay_in_memory_and_large_ones_go_to_disk(app, echo):
+    front = FlaskInThreads(app, memory_body=512 * 1024, memory_budget=32 * 1024 * 1024)
+    small, large = b"a" * 1000, b"b" * (600 * 1024)
+    assert put_through(front, [small, large]) == [200, 200]
+    assert sorted((length, kind) for length, kind, _ in echo) == [
+        ("1000", "BytesIO"), (str(len(large)), "BufferedRandom")]
+    assert sorted(content for *_, content in echo) == [small, large]
+    assert front.in_memory == 0 and front.spooled == 1
+
+
+def test_bodies_that_do_not_fit_the_memory_budget_go_to_disk(app, echo):
+    front = FlaskInThreads(app, memory_body=512 * 1024, memory_budget=1024 * 1024)
+    bodies = [bytes([65 + n]) * (400 * 1024) for n in range(5)]  # 2 MB in all, the budget is 1 MiB
+    assert put_through(front, bodies) == [200] * 5
+    kinds = [kind for _, kind, _ in echo]
+    assert kinds.count("BytesIO") == 2 and kinds.count("BufferedRandom") == 3
+    assert sorted(content for *_, content in echo) == bodies
+    assert front.in_memory == 0
+
+
+def test_a_chunked_body_reaches_flask_with_its_length(app, echo):
+    front = FlaskInThreads(app)
+    body = b"c" * 700_000
+    assert put_through(front, [body], chunked=True) == [200]
+    assert echo == [(str(len(body)), "BufferedRandom", body)]
+
+
+# --- memory under a burst of large posts ----------------------------------------------------------
+
+def test_thirty_anonymous_posts_of_15_mb_leave_memory_bounded(tmp_path):
+    """Through a real Hypercorn process: its highest RSS stays far below 30 x 15 MiB."""
+    process, url = start_server(tmp_path)
+    try:
+        result = rss_peak_mb(url, process.pid, posts=30, size_mb=15)
+    finally:
+        stop_server(process)
+    assert None not in result["statuses"], result  # every post was answered
+    assert result["rss_peak_mb"] < 300, result
+    assert result["rss_after_mb"] < result["rss_start_mb"] + 100, result
