@@ -159,7 +159,8 @@ def browser_context_args(browser_context_args) -> dict:
 
 @pytest.fixture(autouse=True)
 def page_errors(request, live_server) -> list[str]:
-    """Fail the test on any uncaught JavaScript error in its pages, or any server traceback.
+    """Fail the test on any uncaught JavaScript error or console error (a CSP violation is one)
+    in its pages, or any server traceback.
 
     A test may also look at the list itself, to fail at the step that caused the error."""
     log_start = live_server.log_size()
@@ -168,10 +169,23 @@ def page_errors(request, live_server) -> list[str]:
         context = request.getfixturevalue("context")
         context.set_default_timeout(5_000)
         context.on("weberror", lambda error: page_errors.append(str(error.error)))
+        context.on("console", lambda message: _console_error(message, page_errors))
     yield page_errors
     assert not page_errors, f"JavaScript errors in the page: {page_errors}"
     server_log = live_server.log_since(log_start)
     assert "Traceback" not in server_log, f"The server logged an error:\n{server_log}"
+
+
+# Console errors that are the expected outcome of what a test does: an HTTP error answer (a
+# refused action, shown in the page, which htmx also logs) and a live stream the test cuts or holds.
+EXPECTED_CONSOLE_ERRORS = re.compile(r"^Failed to load resource|^Response Status Error Code|net::ERR_|EventSource")
+
+
+def _console_error(message, page_errors: list[str]) -> None:
+    """A console error is a failure too: a Content-Security-Policy violation (an inline script,
+    handler or style, an image from elsewhere) shows only there, not as a page error."""
+    if message.type == "error" and not EXPECTED_CONSOLE_ERRORS.search(message.text):
+        page_errors.append(f"console: {message.text}")
 
 
 @pytest.fixture

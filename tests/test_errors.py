@@ -73,3 +73,77 @@ def test_postgres_urls_get_the_psycopg_driver(monkeypatch):
     assert database_url() == "postgresql+psycopg://u@localhost/db"
     monkeypatch.delenv("DATABASE_URL")
     assert database_url().startswith("sqlite:///") and database_url().endswith("instance/corkboard.db")
+
+
+# --- ids no row can have: 404 in a path, 422 in a query or form, never 500 ----------------------
+
+HUGE = ["9223372036854775808", "18446744073709551616", "9" * 30, "1" + "0" * 5000]
+HUGE_IDS = ["2**63", "2**64", "30 digits", "5001 digits"]
+
+
+@pytest.fixture
+def strict(app):
+    """A crash is a 500 answer here, as it would be in production, not an exception in the test."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+
+@pytest.mark.parametrize("number", HUGE, ids=HUGE_IDS)
+def test_a_huge_id_in_a_path_is_404_for_everyone(app, ada, bob, strict, number):
+    card, column = ada.board.cards["One"], ada.board.columns["To do"]
+    for path in (f"/boards/{number}", f"/boards/{number}/activity", f"{ada.board.url}/cards/{number}",
+                 f"{ada.board.url}/columns/{number}/edit", f"/boards/{number}/cards/{card}",
+                 f"{ada.board.url}/attachments/{number}", f"{ada.board.url}/cards/{card}/comments/{number}",
+                 f"{ada.board.url}/columns/{column}/cards"):
+        for client in (ada, bob):
+            assert client.get(path).status_code in (404, 405), path
+    assert ada.hx("DELETE", f"{ada.board.url}/cards/{number}").status_code == 404
+    assert ada.hx("PATCH", f"{ada.board.url}/cards/{number}/move", {"column_id": column, "position": 0}).status_code == 404
+    assert app.test_client().get(f"/boards/{number}").status_code == 302  # to log in, as for any board
+
+
+def test_the_largest_real_id_is_still_an_id(ada, strict):
+    response = ada.get(f"/boards/{2**63 - 1}")
+    assert response.status_code == 404 and "No such board." in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("number", HUGE, ids=HUGE_IDS)
+def test_a_huge_id_in_a_query_is_422_with_a_message(ada, strict, number):
+    card_url = ada.board.card_url("One")
+    for url in (f"{ada.board.url}/activity?before={number}", f"{card_url}/activity?before={number}",
+                f"{ada.board.url}?label={number}", f"{ada.board.url}?assignee={number}"):
+        for response in (ada.get(url), ada.hx("GET", url)):
+            assert response.status_code == 422, url
+            assert "must be a whole number" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("value", ["²", "٣", "１２"])
+def test_unicode_digits_in_a_filter_are_not_ids(ada, strict, value):
+    """str.isdigit() says yes to these, int() does not (or reads another number)."""
+    response = ada.get(f"{ada.board.url}?label={value}&assignee={value}")
+    assert response.status_code == 200 and "One" in response.get_data(as_text=True)
+
+
+def test_a_garbage_before_is_422(ada, strict):
+    for value in ("-3", "abc", "٣"):
+        assert ada.get(f"{ada.board.url}/activity?before={value}").status_code == 422
+
+
+@pytest.mark.parametrize("number", HUGE, ids=HUGE_IDS)
+def test_a_huge_column_in_a_move_is_422_and_moves_nothing(app, ada, strict, number):
+    response = ada.hx("PATCH", f"{ada.board.card_url('One')}/move", {"column_id": number, "position": 0})
+    assert response.status_code == 422
+    assert "no such column" in response.get_data(as_text=True).lower() or "Not a valid" in response.get_data(as_text=True)
+    assert card_titles(app, ada.board.id, "To do") == ["One", "Two", "Three"]
+
+
+@pytest.mark.parametrize("field", ["labels", "assignees"])
+def test_a_huge_id_among_ticked_choices_is_422(ada, strict, field):
+    response = ada.hx("PUT", f"{ada.board.card_url('One')}/{field}", {field: HUGE[0]})
+    assert response.status_code == 422
+
+
+def test_a_huge_position_goes_to_the_end(app, ada, strict):
+    response = ada.hx("PATCH", f"{ada.board.card_url('One')}/move",
+                      {"column_id": ada.board.columns["To do"], "position": HUGE[0]})
+    assert response.status_code == 200
+    assert card_titles(app, ada.board.id, "To do") == ["Two", "Three", "One"]

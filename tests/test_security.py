@@ -299,3 +299,4 @@ def test_htmx_is_configured_to_work_within_the_policy(ada):
     config = json.loads(re.search(r"<meta name=\"htmx-config\" content='([^']+)'>", html).group(1))
     assert config["includeIndicatorStyles"] is False and config["allowEval"] is False
     assert config["allowScriptTags"] is False
+    assert "style" not in config["attributesToSettle"]  # settling would set style attributes

@@ -1,7 +1,7 @@
 """The activity log: who did what, when. Written in the same transaction as the change."""
 from datetime import datetime, timezone
 
-from flask import Blueprint, request
+from flask import Blueprint
 from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from .auth import require_login
 from .extensions import db
 from .hypermedia import page_or_partial
 from .models import Activity
+from .security import id_arg
 
 
 def record(board_id: int, verb: str, card=None, **details) -> Activity:
@@ -118,7 +119,7 @@ def latest(board_id: int, card_id: int | None = None, before: int | None = None)
 def board_activity(board_id: int):
     from .boards import get_board_or_404
     board = get_board_or_404(board_id)
-    before = request.args.get("before", type=int)
+    before = id_arg("before")
     activities = latest(board.id, before=before)
     return page_or_partial("activity.html", "partials/activity_list.html", board=board,
                            activities=activities, more=len(activities) == PAGE_SIZE)
@@ -128,7 +129,7 @@ def board_activity(board_id: int):
 def card_activity(board_id: int, card_id: int):
     from .cards import get_card_or_404
     board, card = get_card_or_404(board_id, card_id)
-    before = request.args.get("before", type=int)
+    before = id_arg("before")
     activities = latest(board.id, card_id=card.id, before=before)
     return page_or_partial("activity.html", "partials/activity_list.html", board=board, card=card,
                            activities=activities, more=len(activities) == PAGE_SIZE)

@@ -6,6 +6,7 @@ from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from .extensions import db
 from .models import Attachment, Card, ChecklistItem, Comment, Label, User, card_assignees, card_labels
+from .security import filter_ids
 
 DUE_SOON_DAYS = 2
 
@@ -52,7 +53,7 @@ class CardFilters:
     @classmethod
     def from_args(cls, args) -> "CardFilters":
         def ids(name):
-            return [int(value) for value in args.getlist(name) if value.isdigit()][:50]
+            return filter_ids(name, args.getlist(name))[:50]
         due = args.get("due", "")
         return cls(text=args.get("q", "").strip()[:200], label_ids=ids("label"),
                    assignee_ids=ids("assignee"), due=due if due in cls.DUE_CHOICES else "")

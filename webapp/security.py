@@ -6,14 +6,15 @@ MIME sniffing; no referrer sent to other sites; HSTS once the site is reached ov
 A view that needs a stricter policy (an attachment served inline, a reset link's page) sets
 its own header and keeps it.
 
-Ids: database ids are signed 64-bit integers. A larger number in a URL matches no route
-(404), and a query or form field that cannot name a row is refused with 422, before it
-reaches SQLite or PostgreSQL, which would overflow on it and answer 500.
+Ids: database ids are signed 64-bit integers. A larger number in a URL names no row (404),
+and a query or form field that cannot name a row is refused with 422, before it reaches
+SQLite or PostgreSQL, which would overflow on it and answer 500.
 """
 from flask import Flask, abort, request
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter
 
 MAX_ID = 2**63 - 1
+NO_ROW = 0  # ids start at 1
 
 CONTENT_SECURITY_POLICY = "; ".join([
     "default-src 'self'",
@@ -37,11 +38,21 @@ HEADERS = {
 HSTS = "max-age=31536000; includeSubDomains"
 
 
-class IdConverter(IntegerConverter):
-    """`<int:...>` in our URLs: 1 .. 2**63-1, so a number no row can have is a 404, not an overflow."""
+class IdConverter(BaseConverter):
+    """`<int:...>` in our URLs. A number no row can have (0, 2**63 and beyond, thousands of digits)
+    becomes NO_ROW instead of a routing failure: the view's own lookup then answers 404 as for
+    any unknown id, whatever the method. (Failing in the converter gives 405 when another rule
+    on the path takes other methods, and a plain int reaches the database and overflows.)"""
 
-    def __init__(self, map, fixed_digits=0, min=1, max=MAX_ID, signed=False):
-        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+    regex = r"[0-9]+"  # not \d, which also matches "٣"
+    part_isolating = True
+
+    def to_python(self, value: str) -> int:
+        number = parse_id(value)
+        return NO_ROW if number is None else number
+
+    def to_url(self, value) -> str:
+        return str(int(value))
 
 
 def init_app(app: Flask) -> None:
@@ -75,3 +86,17 @@ def id_arg(name: str) -> int | None:
     if number is None:
         abort(422, f"“{name}” must be a whole number from 1 to {MAX_ID}.")
     return number
+
+
+def filter_ids(name: str, values: list[str]) -> list[int]:
+    """Ids picked in a filter (`?label=3&label=5`). A word is left out, so a link with a stale
+    filter still shows the board; a number beyond any row's id is a 422, like any other id."""
+    ids = []
+    for value in values:
+        if not (value.isascii() and value.isdigit()):  # "²" and "٣" are digits to str.isdigit
+            continue
+        number = parse_id(value)
+        if number is None and value.strip("0"):
+            abort(422, f"“{name}” must be a whole number from 1 to {MAX_ID}.")
+        ids.append(number or 0)
+    return ids
