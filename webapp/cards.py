@@ -12,7 +12,7 @@ from .extensions import db
 from .forms import CardDetailsForm, CardForm, MoveCardForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
 from .models import Activity, Board, BoardColumn, Card, User, utcnow
-from .ordering import key_between
+from .ordering import fresh, key_at, lock_parent, place, rebalance
 from .queries import card_face, card_faces, group_by_column
 
 bp = Blueprint("cards", __name__, url_prefix="/boards/<int:board_id>")
@@ -27,20 +27,21 @@ def get_card_or_404(board_id: int, card_id: int, role: str = "viewer") -> tuple[
     return board, card
 
 
-OTHER_KEYS = (  # built once: every move runs it
-    select(Card.position)
-    .where(Card.column_id == bindparam("column_id"), Card.id != bindparam("card_id"), Card.archived_at.is_(None))
+ACTIVE = Card.archived_at.is_(None)
+OTHER_KEYS = (  # built once: every move runs it. Archived cards count for the keys, not the index.
+    select(Card.position, ACTIVE)
+    .where(Card.column_id == bindparam("column_id"), Card.id != bindparam("card_id"))
     .order_by(Card.position, Card.id)
 )
 
 
 def position_key(column_id: int, index: int, moving: Card) -> str:
-    """The order key that puts `moving` at `index` among the column's other cards."""
-    keys = db.session.scalars(OTHER_KEYS, {"column_id": column_id, "card_id": moving.id}).all()
-    index = min(index, len(keys))
-    before = keys[index - 1] if index > 0 else None
-    after = keys[index] if index < len(keys) else None
-    return key_between(before, after)
+    """The order key that puts `moving` at `index` among the column's other active cards; the
+    column's cards are rebalanced in this transaction when no short key fits there."""
+    lock_parent(db.session, BoardColumn, column_id)
+    rows = db.session.execute(fresh(db.session, OTHER_KEYS), {"column_id": column_id, "card_id": moving.id}).all()
+    return (key_at([key for key, _ in rows], index, [active for _, active in rows])
+            or rebalance(db.session, Card, Card.column_id == column_id, index, moving_id=moving.id, shown=ACTIVE))
 
 
 def detail_context(board: Board, card: Card, form: CardDetailsForm | None = None) -> dict:
@@ -68,9 +69,8 @@ def create(board_id: int, column_id: int):
         response.headers["HX-Retarget"] = f"#add-card-{column.id}"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
-    last = db.session.scalar(select(func.max(Card.position)).where(Card.column_id == column.id))
-    card = Card(board_id=board.id, column_id=column.id, title=form.title.data,
-                position=key_between(last, None))
+    position = place(db.session, Card, Card.column_id == column.id, None, parent=(BoardColumn, column.id))
+    card = Card(board_id=board.id, column_id=column.id, title=form.title.data, position=position)
     db.session.add(card)
     db.session.flush()
     record(board.id, "card.created", card=card, column=column.title)

@@ -4,7 +4,6 @@ Every change answers with the whole checklist (its progress "3/5" changes too) a
 band, the card's face on the board, which shows the same progress.
 """
 from flask import Blueprint, abort
-from sqlalchemy import func, select
 
 from .activity import record
 from .auth import require_login
@@ -14,7 +13,7 @@ from .extensions import db
 from .forms import ChecklistItemForm, ChecklistTickForm
 from .hypermedia import invalid
 from .models import Board, Card, ChecklistItem
-from .ordering import key_between
+from .ordering import place
 
 bp = Blueprint("checklists", __name__, url_prefix="/boards/<int:board_id>/cards/<int:card_id>/checklist")
 bp.before_request(require_login)
@@ -39,8 +38,8 @@ def add(board_id: int, card_id: int):
     if not form.validate():
         return invalid(form, "partials/checklist.html", f"Checklist of “{card.title}”",
                        board=board, card=card, checklist_form=form)
-    last = db.session.scalar(select(func.max(ChecklistItem.position)).where(ChecklistItem.card_id == card.id))
-    item = ChecklistItem(card_id=card.id, text=form.text.data, position=key_between(last, None))
+    position = place(db.session, ChecklistItem, ChecklistItem.card_id == card.id, None, parent=(Card, card.id))
+    item = ChecklistItem(card_id=card.id, text=form.text.data, position=position)
     db.session.add(item)
     record(board.id, "checklist.added", card=card, item=item.text)
     db.session.commit()

@@ -10,7 +10,7 @@ from .extensions import db
 from .forms import ColumnForm, MoveColumnForm, WipLimitForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
 from .models import Board, BoardColumn, Card, utcnow
-from .ordering import key_between
+from .ordering import place
 
 bp = Blueprint("columns", __name__, url_prefix="/boards/<int:board_id>/columns")
 bp.before_request(require_login)
@@ -51,15 +51,10 @@ def board_url(board: Board) -> str:
 
 
 def position_key(board: Board, index: int, moving: BoardColumn | None = None) -> str:
-    """The order key that puts a column at `index` among the board's other columns."""
-    statement = select(BoardColumn.position).where(BoardColumn.board_id == board.id)
-    if moving is not None:
-        statement = statement.where(BoardColumn.id != moving.id)
-    keys = db.session.scalars(statement.order_by(BoardColumn.position, BoardColumn.id)).all()
-    index = min(index, len(keys))
-    before = keys[index - 1] if index > 0 else None
-    after = keys[index] if index < len(keys) else None
-    return key_between(before, after)
+    """The order key that puts a column at `index` among the board's other columns (the board's
+    columns are rebalanced in this transaction when no short key fits there)."""
+    return place(db.session, BoardColumn, BoardColumn.board_id == board.id, index, parent=(Board, board.id),
+                 moving_id=moving.id if moving is not None else None)
 
 
 @bp.post("/")
@@ -70,8 +65,8 @@ def create(board_id: int):
         response = invalid(form, "partials/column_add_form.html", "Add a column", board=board)
         response.headers["HX-Reswap"] = "outerHTML"
         return response
-    last = db.session.scalar(select(func.max(BoardColumn.position)).where(BoardColumn.board_id == board.id))
-    column = BoardColumn(board_id=board.id, title=form.title.data, position=key_between(last, None))
+    position = place(db.session, BoardColumn, BoardColumn.board_id == board.id, None, parent=(Board, board.id))
+    column = BoardColumn(board_id=board.id, title=form.title.data, position=position)
     db.session.add(column)
     record(board.id, "column.created", column=column.title)
     db.session.commit()

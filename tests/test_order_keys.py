@@ -1,0 +1,241 @@
+"""Order keys stay short whatever happens: 10,000 appends, 10,000 moves to the top, inserts again
+and again at one spot, duplicated positions, keys written by the older scheme. On SQLite and on
+PostgreSQL (whose VARCHAR(64) refused the 385th appended card with a 500 before)."""
+import os
+import random
+import re
+
+import pytest
+from sqlalchemy import bindparam, func, insert, select, text, update
+
+from tests.conftest import UserClient, make_board, make_user
+from webapp import create_app
+from webapp.cards import position_key
+from webapp.extensions import db
+from webapp.models import ORDER_KEY_MAX, Board, BoardColumn, Card, ChecklistItem
+from webapp.ordering import MAX_KEY, place
+
+POSTGRES = next((url for url in (os.environ.get("TEST_POSTGRES_URL"), os.environ.get("TEST_DATABASE_URL"))
+                 if url and url.startswith("postgresql")), None)
+
+
+def postgres_reachable() -> bool:
+    if POSTGRES is None:
+        return False
+    import psycopg
+    try:
+        psycopg.connect(POSTGRES.replace("+psycopg", ""), connect_timeout=2).close()
+        return True
+    except psycopg.Error:
+        return False
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend(request, tmp_path):
+    """A fresh app on SQLite, or on the PostgreSQL of TEST_POSTGRES_URL / TEST_DATABASE_URL."""
+    if request.param == "postgresql":
+        if not postgres_reachable():
+            pytest.skip("no PostgreSQL: set TEST_POSTGRES_URL (or TEST_DATABASE_URL) to a reachable database")
+        url = POSTGRES
+    else:
+        url = f"sqlite:///{tmp_path / 'keys.db'}"
+    app = create_app({
+        "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url,
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "DEV_MAILBOX": False,
+        "UPLOAD_FOLDER": str(tmp_path / "uploads"), "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 1,
+        "RATELIMIT_ENABLED": False,
+    })
+    with app.app_context():
+        db.drop_all()
+        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+        db.session.commit()
+        db.create_all()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+def board_with(app, columns):
+    with app.app_context():
+        board = make_board(make_user("Ada"), columns=columns)
+        return board.id, {column.title: column.id for column in board.columns}
+
+
+def order_of(column_id) -> list[tuple[int, str]]:
+    """(id, key) of a column's cards as the board shows them, archived ones included."""
+    return db.session.execute(select(Card.id, Card.position).where(Card.column_id == column_id)
+                              .order_by(Card.position, Card.id)).tuples().all()
+
+
+def assert_short_and_unique(rows):
+    keys = [key for _, key in rows]
+    assert max(map(len, keys)) <= MAX_KEY < ORDER_KEY_MAX
+    assert len(set(keys)) == len(keys), "duplicated positions"
+
+
+def test_ten_thousand_appends_keep_keys_short(backend):
+    _, columns = board_with(backend, {"To do": []})
+    column_id = columns["To do"]
+    with backend.app_context():
+        board_id = db.session.get(BoardColumn, column_id).board_id
+        new_card = insert(Card.__table__)  # the plain row: the ORM's flush would be most of the time
+        for number in range(10_000):
+            key = place(db.session, Card, Card.column_id == column_id, None, parent=(BoardColumn, column_id))
+            db.session.execute(new_card, {"board_id": board_id, "column_id": column_id, "title": f"Card {number}",
+                                          "position": key, "description": "", "version": 1})
+        db.session.commit()
+        rows = order_of(column_id)
+        titles = db.session.execute(select(Card.id, Card.title)).tuples().all()
+        by_title = {title: card_id for card_id, title in titles}
+        assert [card_id for card_id, _ in rows] == [by_title[f"Card {n}"] for n in range(10_000)]
+        assert_short_and_unique(rows)
+        assert max(len(key) for _, key in rows) <= 4
+
+
+def test_ten_thousand_moves_to_the_top_keep_keys_short(backend):
+    _, columns = board_with(backend, {"To do": [f"Card {n}" for n in range(40)]})
+    column_id = columns["To do"]
+    with backend.app_context():
+        expected = [card_id for card_id, _ in order_of(column_id)]
+        cards = {card.id: card for card in db.session.scalars(select(Card))}
+        write = update(Card.__table__).where(Card.__table__.c.id == bindparam("card_id"))
+        longest = 0
+        for _ in range(10_000):
+            card = cards[expected[-1]]  # the bottom card goes to the top
+            key = position_key(column_id, 0, moving=card)
+            db.session.execute(write, {"card_id": card.id, "position": key})
+            longest = max(longest, len(key))
+            expected.insert(0, expected.pop())
+        db.session.commit()
+        rows = order_of(column_id)
+        assert [card_id for card_id, _ in rows] == expected
+        assert_short_and_unique(rows)
+        assert longest <= 5
+
+
+def model_move(order, shown, card_id, index):
+    """Where a move puts `card_id` among all cards: after the `index`-th shown other card."""
+    order.remove(card_id)
+    if index <= 0:
+        slot = next((i for i, other in enumerate(order) if other in shown), len(order))
+    else:
+        seen, slot = 0, len(order)
+        for i, other in enumerate(order):
+            if other in shown:
+                seen += 1
+                if seen == index:
+                    slot = i + 1
+                    break
+    order.insert(slot, card_id)
+
+
+def test_moves_to_one_spot_rebalance_in_the_same_transaction_and_keep_the_order(backend):
+    """Inserting again and again between the same two cards grows the key (one character per
+    five inserts); past the bound the column is rebalanced, archived cards keeping their place."""
+    _, columns = board_with(backend, {"To do": [f"Card {n}" for n in range(60)]})
+    column_id = columns["To do"]
+    rng = random.Random(3)
+    with backend.app_context():
+        order = [card_id for card_id, _ in order_of(column_id)]
+        archived = set(rng.sample(order, 10))
+        for card_id in archived:
+            db.session.get(Card, card_id).archived_at = func.now()
+        db.session.commit()
+        shown = set(order) - archived
+        rebalances = 0
+        for number in range(600):
+            card_id = rng.choice(sorted(shown))
+            index = 1 if number % 3 else rng.randint(0, len(shown))
+            before = dict(order_of(column_id))
+            card = db.session.get(Card, card_id)
+            card.position = position_key(column_id, index, moving=card)
+            db.session.commit()
+            model_move(order, shown, card_id, index)
+            after = order_of(column_id)
+            rebalances += sum(before[other] != key for other, key in after if other != card_id) > 0
+            assert [other for other, _ in after] == order, f"move {number}"
+            assert_short_and_unique(after)
+        assert rebalances >= 1
+
+
+def test_duplicated_positions_are_rebalanced_by_a_move_instead_of_a_500(backend):
+    board_id, columns = board_with(backend, {"To do": ["One", "Two", "Three", "Four"], "Doing": []})
+    with backend.app_context():
+        db.session.execute(text("UPDATE cards SET position = 'i0'"))  # as the multi-worker bug left them
+        db.session.commit()
+        ids = {card.title: card.id for card in db.session.scalars(select(Card))}
+    ada = UserClient(backend, "ada@example.com")
+    ada.get(f"/boards/{board_id}")
+    response = ada.hx("PATCH", f"/boards/{board_id}/cards/{ids['One']}/move",
+                      data={"column_id": columns["To do"], "position": 2})
+    assert response.status_code == 200
+    fragment = response.get_data(as_text=True)
+    shown = [int(card_id) for card_id in re.findall(r'id="card-(\d+)"', fragment)]
+    assert shown == [ids["Two"], ids["Three"], ids["One"], ids["Four"]]  # what every open board gets
+    with backend.app_context():
+        rows = order_of(columns["To do"])
+        assert [card_id for card_id, _ in rows] == shown
+        assert_short_and_unique(rows)
+
+
+def test_cards_added_and_moved_through_the_routes_never_overflow_the_column(backend):
+    """Before: on PostgreSQL the 385th card added to a column failed with a 500."""
+    board_id, columns = board_with(backend, {"To do": []})
+    column_id = columns["To do"]
+    ada = UserClient(backend, "ada@example.com")
+    ada.get(f"/boards/{board_id}")
+    for number in range(420):
+        response = ada.hx("POST", f"/boards/{board_id}/columns/{column_id}/cards", data={"title": f"Card {number}"})
+        assert response.status_code == 200, (number, response.status_code)
+    with backend.app_context():
+        rows = order_of(column_id)
+        assert_short_and_unique(rows)
+        expected = [card_id for card_id, _ in rows]
+    for _ in range(150):  # the bottom card to the top, as someone dragging
+        response = ada.hx("PATCH", f"/boards/{board_id}/cards/{expected[-1]}/move",
+                          data={"column_id": column_id, "position": 0})
+        assert response.status_code == 200
+        expected.insert(0, expected.pop())
+    with backend.app_context():
+        rows = order_of(column_id)
+        assert [card_id for card_id, _ in rows] == expected
+        assert_short_and_unique(rows)
+
+
+CROWDED = ["i0" + "1" * 22, "i0" + "1" * 21 + "2"]  # 24 characters, nothing short between them
+
+
+def test_a_column_moved_between_crowded_keys_rebalances_the_board(backend):
+    board_id, columns = board_with(backend, {"A": [], "B": [], "C": []})
+    with backend.app_context():
+        for title, key in zip("AB", CROWDED):
+            db.session.get(BoardColumn, columns[title]).position = key
+        db.session.get(BoardColumn, columns["C"]).position = "j00"
+        db.session.commit()
+    ada = UserClient(backend, "ada@example.com")
+    ada.get(f"/boards/{board_id}")
+    response = ada.hx("PATCH", f"/boards/{board_id}/columns/{columns['C']}/move", data={"position": 1})
+    assert response.status_code == 200
+    with backend.app_context():
+        keys = [column.position for column in db.session.get(Board, board_id).columns]
+        assert [column.title for column in db.session.get(Board, board_id).columns] == ["A", "C", "B"]
+        assert max(map(len, keys)) <= MAX_KEY and len(set(keys)) == 3
+
+
+def test_checklist_items_after_an_old_long_key_stay_short(backend):
+    board_id, columns = board_with(backend, {"To do": ["One"]})
+    with backend.app_context():
+        card = db.session.scalar(select(Card))
+        db.session.add(ChecklistItem(card_id=card.id, text="Old", position="z" * 30 + "i"))  # an older long key
+        db.session.commit()
+        card_id = card.id
+    ada = UserClient(backend, "ada@example.com")
+    ada.get(f"/boards/{board_id}")
+    response = ada.hx("POST", f"/boards/{board_id}/cards/{card_id}/checklist", data={"text": "New"})
+    assert response.status_code == 200
+    with backend.app_context():
+        items = db.session.scalars(select(ChecklistItem).order_by(ChecklistItem.position)).all()
+        assert [item.text for item in items] == ["Old", "New"]
+        assert max(len(item.position) for item in items) <= MAX_KEY
