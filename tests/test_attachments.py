@@ -1,6 +1,9 @@
 """Attachments: upload (HTMX and plain forms), limits, safe names, safe serving, thumbnails, removal."""
 import io
 import re
+import struct
+import time
+import zlib
 from pathlib import Path
 
 import pytest
@@ -175,7 +178,71 @@ def test_the_limit_is_10_mb_unless_configured(monkeypatch):
 
 def test_the_form_says_the_limit(ada):
     html = ada.get(ada.board.card_url("One")).get_data(as_text=True)
-    assert "Up to 10 MB per file." in html and 'name="files" multiple' in html
+    assert "Up to 10 MB per file, 10 files at once." in html and 'name="files" multiple' in html
+
+
+def test_more_files_than_one_upload_may_hold_are_refused(app, ada, uploads):
+    app.config["MAX_FILES_PER_UPLOAD"] = 3
+    files = [(f"note {n}.txt", f"note {n}".encode()) for n in range(4)]
+    response = upload(ada, ada.board.card_url("One"), *files)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "At most 3 files can be attached at once, and 4 were chosen. Nothing was attached." in html
+    assert 'id="attachment-files-error"' in html
+    assert attachments(app) == [] and stored_files(uploads) == []
+    assert upload(ada, ada.board.card_url("One"), *files[:3]).status_code == 200
+
+
+def test_ten_files_per_upload_unless_configured(monkeypatch):
+    monkeypatch.delenv("MAX_FILES_PER_UPLOAD", raising=False)
+    assert config.from_environment()["MAX_FILES_PER_UPLOAD"] == 10
+    monkeypatch.setenv("MAX_FILES_PER_UPLOAD", "25")
+    assert config.from_environment()["MAX_FILES_PER_UPLOAD"] == 25
+
+
+def bomb_png(width, height) -> bytes:
+    """A valid PNG of width x height black pixels at one bit each: a few kilobytes on disk, gigabytes
+    once decoded (made by hand, row by row, so the test never holds the decoded image either)."""
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    row = b"\0" * (1 + (width + 7) // 8)
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+
+
+def test_a_decompression_bomb_is_refused_from_its_header(app, ada, uploads):
+    bomb = bomb_png(20_000, 20_000)  # 400 megapixels
+    assert len(bomb) < 100_000
+    started = time.monotonic()
+    response = upload(ada, ada.board.card_url("One"), ("black.png", bomb), ("notes.txt", b"fine"))
+    elapsed = time.monotonic() - started
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert ("“black.png” is an image of more than 40 megapixels, the most an image may have. "
+            "Nothing was attached.") in html
+    assert attachments(app) == [] and stored_files(uploads) == []
+    assert elapsed < 1  # read from the header, never decoded
+
+
+def test_an_image_over_the_pixel_limit_is_refused_and_one_at_it_is_kept(app, ada, uploads):
+    app.config["MAX_IMAGE_PIXELS"] = 1_000_000
+    response = upload(ada, ada.board.card_url("One"), ("wide.png", image_bytes(size=(1001, 1000))),
+                      ("tall.gif", image_bytes("GIF", size=(1000, 1001))))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "“wide.png”, “tall.gif” are images of more than 1 megapixels" in html
+    assert attachments(app) == []
+    assert upload(ada, ada.board.card_url("One"), ("exact.png", image_bytes(size=(1000, 1000)))).status_code == 200
+    assert [(row.filename, row.is_image) for row in attachments(app)] == [("exact.png", True)]
+
+
+def test_the_pixel_limit_is_40_megapixels_unless_configured(monkeypatch):
+    monkeypatch.delenv("MAX_IMAGE_MEGAPIXELS", raising=False)
+    assert config.from_environment()["MAX_IMAGE_PIXELS"] == 40_000_000
+    monkeypatch.setenv("MAX_IMAGE_MEGAPIXELS", "12.5")
+    assert config.from_environment()["MAX_IMAGE_PIXELS"] == 12_500_000
 
 
 # --- names and paths ------------------------------------------------------------------------------

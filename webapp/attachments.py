@@ -61,10 +61,19 @@ def create(board_id: int, card_id: int):
     form = AttachmentForm()
     if not form.validate():
         return invalid(form, PARTIAL, TITLE, board=board, card=card)
+    most = current_app.config["MAX_FILES_PER_UPLOAD"]
+    if len(form.files.data) > most:
+        form.files.errors = [f"At most {most} files can be attached at once, and {len(form.files.data)} were "
+                             "chosen. Nothing was attached."]
+        return invalid(form, PARTIAL, TITLE, board=board, card=card)
     limit = current_app.config["MAX_ATTACHMENT_SIZE"]
     oversized = [upload.filename for upload in form.files.data if storage.size_of(upload.stream) > limit]
     if oversized:
         return too_large(form, board, card, oversized)
+    max_pixels = current_app.config["MAX_IMAGE_PIXELS"]
+    huge = [upload.filename for upload in form.files.data if (storage.image_pixels(upload.stream) or 0) > max_pixels]
+    if huge:
+        return too_many_pixels(form, board, card, huge, max_pixels)
     try:
         with storage.saving() as save:  # a failure anywhere below keeps no file and no row
             for upload in form.files.data:
@@ -93,6 +102,17 @@ def too_large(form: AttachmentForm, board: Board, card: Card, names: list[str]):
     form.files.errors = [f"{shown} {verb} larger than {limit}, the most one file may be. Nothing was attached."]
     return page_or_partial("form_page.html", PARTIAL, 413, board=board, card=card, form=form,
                            form_partial=PARTIAL, title=TITLE)
+
+
+def too_many_pixels(form: AttachmentForm, board: Board, card: Card, names: list[str], max_pixels: int):
+    """422, with the form and its message inline: an image larger than an image may be is refused
+    from its header, before it is stored or decoded."""
+    shown = ", ".join(f"“{safe_filename(name)}”" for name in names)
+    noun = "an image" if len(names) == 1 else "images"
+    megapixels = f"{max_pixels / 1_000_000:g}"
+    form.files.errors = [f"{shown} {'is' if len(names) == 1 else 'are'} {noun} of more than {megapixels} "
+                         f"megapixels, the most an image may have. Nothing was attached."]
+    return invalid(form, PARTIAL, TITLE, board=board, card=card)
 
 
 @bp.get("/attachments/<int:attachment_id>")

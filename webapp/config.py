@@ -50,6 +50,10 @@ def from_environment() -> dict:
         "MAX_CONTENT_LENGTH": MAX_CONTENT_LENGTH,
         # Each attached file; several files in one upload still share MAX_CONTENT_LENGTH.
         "MAX_ATTACHMENT_SIZE": int(os.environ.get("MAX_ATTACHMENT_MB", "10")) * 1024 * 1024,
+        # Files in one upload, and pixels in one image: an image's size is read from its header
+        # before anything is stored, so a small file that would decode to gigabytes is refused.
+        "MAX_FILES_PER_UPLOAD": int(os.environ.get("MAX_FILES_PER_UPLOAD", "10")),
+        "MAX_IMAGE_PIXELS": int(float(os.environ.get("MAX_IMAGE_MEGAPIXELS", "40")) * 1_000_000),
         # Where attachments are kept, outside static/; unset means instance/uploads.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER"),
         # The board page stays open for hours: its CSRF token lasts as long as the session.

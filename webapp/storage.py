@@ -10,9 +10,12 @@ remember it.
 """
 import hashlib
 import logging
+import math
 import os
 import re
 import tempfile
+import threading
+import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,6 +39,10 @@ THUMBNAIL_MAX_HEIGHT = 960
 # Larger images (after JPEG's cheap scaled decoding) are kept as plain files: decoding
 # them for a thumbnail would hold hundreds of megabytes in one request.
 PREVIEW_MAX_PIXELS = 50_000_000
+# Decoding an image this large takes about a second and a few hundred megabytes: one at a time
+# in a process, so that several large uploads at once cannot add up.
+LARGE_PREVIEW_PIXELS = 10_000_000
+_large_previews = threading.Lock()
 # Raster images a browser shows inline; everything else (SVG included) is a download.
 IMAGE_TYPES = {"JPEG": "image/jpeg", "PNG": "image/png", "GIF": "image/gif", "WEBP": "image/webp"}
 if features.check("webp"):
@@ -78,6 +85,23 @@ def size_of(stream) -> int:
     size = stream.tell()
     stream.seek(0)
     return size
+
+
+def image_pixels(stream) -> float | None:
+    """How many pixels an uploaded file has if it is a raster image a browser shows, read from its
+    header alone (nothing is decoded); None for any other file. An image too large even for Pillow
+    to open (a decompression bomb: a small file that would decode to gigabytes) counts as infinite."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(stream) as image:
+                return image.width * image.height if image.format in IMAGE_TYPES else None
+    except Image.DecompressionBombError:
+        return math.inf
+    except Exception:  # not an image Pillow knows
+        return None
+    finally:
+        stream.seek(0)
 
 
 def save(stream, max_size: int | None = None) -> Blob:
@@ -143,12 +167,19 @@ def _decode_preview(source: Path, make: bool) -> tuple[str | None, Image.Image |
                 return None, None
             if not make:  # the same bytes were thumbnailed before
                 return image_type, None
-            preview = ImageOps.exif_transpose(image)
-            preview = preview.convert("RGBA" if _has_alpha(preview) and THUMBNAIL_FORMAT == "WEBP" else "RGB")
-            preview.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_MAX_HEIGHT))
-            return image_type, preview
+            if image.width * image.height > LARGE_PREVIEW_PIXELS:
+                with _large_previews:
+                    return image_type, _preview(image)
+            return image_type, _preview(image)
     except Exception:
         return None, None
+
+
+def _preview(image: Image.Image) -> Image.Image:
+    preview = ImageOps.exif_transpose(image)
+    preview = preview.convert("RGBA" if _has_alpha(preview) and THUMBNAIL_FORMAT == "WEBP" else "RGB")
+    preview.thumbnail((THUMBNAIL_WIDTH, THUMBNAIL_MAX_HEIGHT))
+    return preview
 
 
 def _has_alpha(image: Image.Image) -> bool:
