@@ -75,7 +75,7 @@ class FlaskInThreads:
             if declared is not None or chunked or size:
                 environ["CONTENT_LENGTH"] = str(size)
                 environ.pop("HTTP_TRANSFER_ENCODING", None)  # what Flask reads is no longer chunked
-            if size <= self.max_body_size:
+            if body is not None and size <= self.max_body_size:
                 environ["wsgi.input"] = body
         # Whatever of the body is left unread is received and dropped, until Hypercorn closes the
         # connection after the response. Left in its queue, it would block Hypercorn's reading of
@@ -83,14 +83,14 @@ class FlaskInThreads:
         # sending waits until its own timeout (an oversized chunked body "hung").
         discarding = asyncio.ensure_future(_discard_body(receive)) if unread else None
         try:
-            loop = asyncio.get_running_loop()
-            response = await loop.run_in_executor(None, self.run_app, environ,
-                                                  partial(_send_from_thread, loop, send))
-        finally:
-            self.in_memory -= reserved
-            if body is not None:
-                body.close()
-        try:
+            try:
+                loop = asyncio.get_running_loop()
+                response = await loop.run_in_executor(None, self.run_app, environ,
+                                                      partial(_send_from_thread, loop, send))
+            finally:  # the body's memory or file goes before the response is sent, however slowly
+                self.in_memory -= reserved
+                if body is not None:
+                    body.close()
             if response is None:  # streamed from the thread
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
                 return
@@ -100,8 +100,8 @@ class FlaskInThreads:
         finally:
             if discarding is not None:
                 try:
-                    await asyncio.wait_for(discarding, DISCARD_SECONDS)
-                except (asyncio.TimeoutError, OSError):
+                    await asyncio.wait_for(discarding, DISCARD_SECONDS)  # cancelled if it takes longer
+                except Exception:  # a client that never stops sending, or a connection already gone
                     pass
 
     async def read_body(self, receive, declared: int | None, chunked_environ: dict | None):
@@ -153,6 +153,8 @@ class FlaskInThreads:
         if file is not None:
             file.seek(0)
             return file, size, reserved, unread
+        if not chunks:  # no body, as for most requests: the environ's empty stream will do
+            return None, size, reserved, unread
         return BytesIO(chunks[0] if len(chunks) == 1 else b"".join(chunks)), size, reserved, unread
 
     def answers_without_body(self, environ: dict) -> bool:
