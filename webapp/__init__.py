@@ -66,7 +66,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.add_template_filter(activity.time_ago)
     app.add_template_filter(markdown.render, "markdown")
 
-    from . import errors
+    from . import errors, limits
+    limits.init_app(app)  # after the blueprints: it wraps some of their views
     errors.init_app(app)
     return app
 

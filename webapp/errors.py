@@ -1,9 +1,13 @@
 """Every error chooses its format here: JSON for JSON clients, a fragment for HTMX, a page otherwise."""
+import math
+import time
+
 from flask import current_app, jsonify, make_response, render_template, request
+from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from .extensions import db
+from .extensions import db, limiter
 from .hypermedia import wants_fragment
 
 MESSAGES = {
@@ -13,12 +17,14 @@ MESSAGES = {
     405: "That action is not possible here.",
     413: "That upload is too large.",
     422: "Some of what you sent is not valid.",
+    429: "Too many requests.",
     500: "Something went wrong on our side. Nothing was saved; please try again.",
 }
 
 
 def init_app(app):
     app.register_error_handler(CSRFError, handle_csrf_error)
+    app.register_error_handler(RateLimitExceeded, handle_rate_limited)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
 
@@ -26,6 +32,23 @@ def init_app(app):
 def handle_csrf_error(error: CSRFError):
     return render_error(400, "Your session's security token is missing or expired. "
                              "Reload the page and try again.")
+
+
+def handle_rate_limited(error: RateLimitExceeded):
+    """A limit of webapp/limits.py was reached: say what and for how long, in words and in Retry-After."""
+    wait = retry_after(error)
+    minutes = max(1, math.ceil(wait / 60))
+    response = render_error(429, f"{error.description} Try again in {minutes} minute{'s' if minutes > 1 else ''}.")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def retry_after(error: RateLimitExceeded) -> int:
+    """Seconds until the limit lets a request through again."""
+    try:
+        return max(1, math.ceil(limiter.current_limit.window[0] - time.time()))
+    except Exception:  # the limit's storage just failed: its whole window is a safe answer
+        return int(error.limit.limit.get_expiry())
 
 
 def handle_http_error(error: HTTPException):

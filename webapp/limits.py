@@ -1,0 +1,122 @@
+"""Rate limits: on guessing passwords, on flooding someone with mail, on signups, invitations
+and floods of changes. Every limit is in the table below, applied by endpoint name, so the
+views they guard stay as they are.
+
+Counts are kept in Redis when REDIS_URL is set (shared by every worker and machine), else in
+each process's memory. If Redis fails, counting goes on in memory and nobody gets an error.
+
+Each limit is a config key (RATELIMIT_...), a limit string such as "10 per 15 minutes",
+overridable from the environment or by tests; RATELIMIT_ENABLED turns them all off (it is off
+by default only for tests, which turn it on where they exercise a limit).
+"""
+import os
+from dataclasses import dataclass
+from typing import Callable
+
+from flask import current_app, request
+from flask_limiter import ApplicationLimit
+from flask_login import current_user
+
+from .extensions import limiter
+
+DEFAULTS = {
+    # Wrong passwords (the login view answers those 422), per account tried and per client.
+    # Past the limit even the right password is refused until the window has passed.
+    "RATELIMIT_LOGIN_PER_ACCOUNT": "10 per 15 minutes",
+    "RATELIMIT_LOGIN_PER_CLIENT": "10 per 15 minutes",
+    # Password reset emails, per address they go to (a victim's inbox) and per client.
+    "RATELIMIT_RESET_PER_ACCOUNT": "3 per hour",
+    "RATELIMIT_RESET_PER_CLIENT": "10 per hour",
+    # Sign-up attempts per client; invitations per owner.
+    "RATELIMIT_SIGNUP_PER_CLIENT": "20 per hour",
+    "RATELIMIT_INVITE_PER_USER": "50 per hour",
+    # Any change (POST, PUT, PATCH, DELETE) per user, or per client when logged out. Generous:
+    # a person dragging cards around makes a few a second at most.
+    "RATELIMIT_CHANGES_PER_USER": "600 per minute",
+}
+
+MUTATIONS = ["POST", "PUT", "PATCH", "DELETE"]
+
+
+# --- Who a limit counts --------------------------------------------------------------------
+
+def client() -> str:
+    return f"client:{request.remote_addr or 'unknown'}"
+
+
+def account_in_form() -> str:
+    """The address typed in the form, as the forms normalise it: the account being tried."""
+    return "account:" + request.form.get("email", "").strip().lower()
+
+
+def user_or_client() -> str:
+    return f"user:{current_user.id}" if current_user.is_authenticated else client()
+
+
+# --- What a limit counts -------------------------------------------------------------------
+
+def refused_login(response) -> bool:
+    return response.status_code == 422
+
+
+def mail_sent(response) -> bool:
+    return response.status_code == 303
+
+
+@dataclass(frozen=True)
+class Rule:
+    setting: str  # the config key holding the limit string
+    by: Callable[[], str]
+    counts: Callable | None = None  # which responses count; None: every request does
+    message: str = "Too many attempts."
+
+    def limit(self):
+        # Built once per process, not per app: the limiter keeps its rules by identity.
+        return limiter.limit(
+            lambda: current_app.config[self.setting], key_func=self.by, methods=["POST"],
+            deduct_when=self.counts, scope=self.setting.lower(), error_message=self.message)
+
+
+LIMITS = {
+    "auth.login": [
+        Rule("RATELIMIT_LOGIN_PER_ACCOUNT", account_in_form, refused_login),
+        Rule("RATELIMIT_LOGIN_PER_CLIENT", client, refused_login),
+    ],
+    "auth.forgot_password": [
+        Rule("RATELIMIT_RESET_PER_ACCOUNT", account_in_form, mail_sent),
+        Rule("RATELIMIT_RESET_PER_CLIENT", client, mail_sent),
+    ],
+    "auth.signup": [Rule("RATELIMIT_SIGNUP_PER_CLIENT", client)],
+    "members.invite": [Rule("RATELIMIT_INVITE_PER_USER", user_or_client)],
+}
+ROUTE_LIMITS = {endpoint: [rule.limit() for rule in rules] for endpoint, rules in LIMITS.items()}
+
+CHANGES = ApplicationLimit(
+    lambda: current_app.config["RATELIMIT_CHANGES_PER_USER"], key_function=user_or_client,
+    methods=MUTATIONS, scope="changes", error_message="Too many changes in a short time.",
+).bind(limiter)
+
+
+def init_app(app) -> None:
+    """After the blueprints are registered: it wraps their views."""
+    for key, default in DEFAULTS.items():
+        app.config.setdefault(key, os.environ.get(key, default))
+    app.config.setdefault("RATELIMIT_ENABLED", os.environ.get("RATELIMIT_ENABLED", "1") == "1" and not app.testing)
+    redis_url = app.config.get("REDIS_URL", os.environ.get("REDIS_URL"))
+    app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
+    # A stalled Redis answers no one: give up on it within a blink and count in memory.
+    app.config.setdefault("RATELIMIT_STORAGE_OPTIONS", {"socket_timeout": 0.1, "socket_connect_timeout": 0.1})
+    app.config.setdefault("RATELIMIT_KEY_PREFIX",
+                          app.config.get("REDIS_PREFIX", os.environ.get("REDIS_PREFIX", "corkboard")))
+    # A sliding window: "10 in 15 minutes" holds over any 15 minutes, not per clock quarter.
+    app.config.setdefault("RATELIMIT_STRATEGY", "moving-window")
+    if not app.config["RATELIMIT_ENABLED"]:
+        limiter.init_app(app)  # records that it is off
+        return
+    limiter.limit_manager.set_application_limits([CHANGES])
+    limiter.init_app(app)
+    for endpoint, limits in ROUTE_LIMITS.items():
+        view = app.view_functions[endpoint]
+        for limit in limits:
+            view = limit(view)
+        app.view_functions[endpoint] = view
