@@ -5,6 +5,7 @@ They find things the way a user (or a screen reader) does: by role, label and vi
 import itertools
 import os
 import re
+import time
 from dataclasses import dataclass
 
 from playwright.sync_api import Locator, Page, Response, expect
@@ -25,6 +26,11 @@ def new_account(name: str = "Ada Lovelace") -> Account:
     return Account(name=name, email=f"ada-{tag}@example.com", password="analytical-engine")
 
 
+# The inbox each test server's mail arrives in, by the server's URL (e2e/conftest.py fills it):
+# signing up is confirmed by an emailed link, which the helpers follow as a person would.
+MAILBOXES: dict = {}
+
+
 def sign_up(page: Page, account: Account) -> None:
     page.goto("/signup")
     page.get_by_label("Name").fill(account.name)
@@ -32,8 +38,25 @@ def sign_up(page: Page, account: Account) -> None:
     page.get_by_label("Password", exact=True).fill(account.password)
     page.get_by_label("Repeat password").fill(account.password)
     page.get_by_role("button", name="Sign up").click()
+    expect(page.get_by_role("heading", name="Check your inbox")).to_be_visible()
+    page.goto(emailed_link(page, account.email, "/signup/confirm"))
+    page.get_by_role("button", name="Create my account").click()
     expect(page.get_by_role("heading", name="My boards")).to_be_visible()
     page.wait_for_load_state()
+
+
+def emailed_link(page: Page, address: str, path: str, timeout: float = 5) -> str:
+    """The newest link to `path` mailed to `address` by the page's server (as a local path)."""
+    inbox = MAILBOXES[re.match(r"^https?://[^/]+", page.url).group(0)]
+    pattern = re.compile(r"https?://[^/\s]+(" + re.escape(path) + r"\?\S+)")
+    deadline = time.monotonic() + timeout
+    while True:
+        for message in reversed(inbox.to(address)):
+            match = pattern.search(message.get_body(("plain",)).get_content())
+            if match:
+                return match.group(1)
+        assert time.monotonic() < deadline, f"no email to {address} with a link to {path} arrived"
+        time.sleep(0.05)
 
 
 def log_in(page: Page, account: Account) -> None:

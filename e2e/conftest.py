@@ -1,11 +1,14 @@
 """Browser tests: Playwright drives Debian's Chromium against a real Hypercorn on a free port.
 
 The server is started once per test session, on a fresh SQLite database built by the
-migrations (`flask db upgrade`), exactly as `make run` would build it. Every test signs up
-its own account, so tests never see each other's boards.
+migrations (`flask db upgrade`), exactly as `make run` would build it, its mail sent over SMTP
+to an inbox the tests read. Every test signs up its own account (confirmed through the emailed
+link), so tests never see each other's boards.
 
 Run only these: `pytest e2e`; skip them: `pytest -m "not e2e"`.
 """
+import email
+import email.policy
 import os
 import re
 import secrets
@@ -22,7 +25,9 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from .actions import Account, create_board, new_account, sign_up
+from aiosmtpd.controller import Controller
+
+from .actions import MAILBOXES, Account, create_board, new_account, sign_up
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
@@ -58,11 +63,30 @@ def _answers(url: str) -> bool:
         return False
 
 
+class Inbox:
+    """What a test server mailed, received over real SMTP (this is the aiosmtpd handler)."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.messages: list = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append(email.message_from_bytes(envelope.content, policy=email.policy.default))
+        return "250 OK"
+
+    def to(self, address: str) -> list:
+        return [message for message in self.messages if address in message["To"]]
+
+    def last_body(self, address: str) -> str:
+        return self.to(address)[-1].get_body(("plain",)).get_content()
+
+
 class LiveServer:
-    def __init__(self, url: str, log: Path, database_url: str = ""):
+    def __init__(self, url: str, log: Path, database_url: str = "", inbox: Inbox | None = None):
         self.url = url
         self.log = log
         self.database_url = database_url  # for tests that arrange data the UI takes email to arrange
+        self.inbox = inbox  # what the server mailed (sign-up links, invitations), over real SMTP
 
     def log_since(self, offset: int) -> str:
         with self.log.open("rb") as file:
@@ -77,7 +101,24 @@ class LiveServer:
 def serve(workdir: Path, **settings: str) -> Iterator[LiveServer]:
     """Migrate a fresh SQLite database in `workdir`, start Hypercorn on a free port in its own
     process group (so stopping it stops anything it spawned), and stop it afterwards.
-    Redis, real mail and debug settings of the environment are left out unless given."""
+    Redis, real mail and debug settings of the environment are left out unless given: unless
+    MAIL_SERVER is given, the server's mail goes over SMTP to an inbox of its own (`.inbox`)."""
+    inbox = controller = None
+    if "MAIL_SERVER" not in settings:
+        inbox = Inbox(_free_port())
+        controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
+        controller.start()
+        settings = {"MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(inbox.port), "MAIL_USE_TLS": "0", **settings}
+    try:
+        with _serve(workdir, inbox, settings) as server:
+            yield server
+    finally:
+        if controller is not None:
+            controller.stop()
+
+
+@contextmanager
+def _serve(workdir: Path, inbox: Inbox | None, settings: dict) -> Iterator[LiveServer]:
     env = {name: value for name, value in os.environ.items()
            if name not in ("FLASK_DEBUG", "FLASK_APP", "REDIS_URL", "PUBLIC_URL") and not name.startswith("MAIL_")}
     env.update({
@@ -111,8 +152,11 @@ def serve(workdir: Path, **settings: str) -> Iterator[LiveServer]:
                 pytest.fail(f"Hypercorn did not answer {url}/healthz within {START_TIMEOUT} s:\n"
                             f"{log.read_text()}")
             time.sleep(0.1)
-        yield LiveServer(url, log, env["DATABASE_URL"])
+        if inbox is not None:
+            MAILBOXES[url] = inbox
+        yield LiveServer(url, log, env["DATABASE_URL"], inbox)
     finally:
+        MAILBOXES.pop(url, None)
         _stop(server)
 
 

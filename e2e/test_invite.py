@@ -1,8 +1,8 @@
 """Invite by email, in a browser: the owner invites, the email arrives over SMTP, a new person
 signs up through its link and lands on the board.
 
-This module runs its own Hypercorn, with MAIL_SERVER pointing at an SMTP server the test
-reads (the shared e2e server keeps its dev mailbox); everything else is as `make run`.
+This module runs its own Hypercorn, its mail going to an SMTP server the test reads (as the
+shared e2e server's does); everything else is as `make run`.
 """
 import os
 import re
@@ -12,33 +12,24 @@ from typing import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page, expect
 
-from tests.smtp import Inbox
-
 from .actions import Account, create_board, new_account, sign_up
-from .conftest import CHROMIUM, VIEWPORT, LiveServer, _free_port, serve
+from .conftest import CHROMIUM, VIEWPORT, Inbox, LiveServer, serve
 
 pytestmark = pytest.mark.skipif(not os.path.exists(CHROMIUM), reason="needs Debian's Chromium")
 
 
 @pytest.fixture(scope="module")
-def inbox():
-    inbox = Inbox()
-    inbox.port = _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=inbox.port)
-    controller.start()
-    yield inbox
-    controller.stop()
+def mail_server(tmp_path_factory) -> Iterator[LiveServer]:
+    """A Hypercorn whose mail goes to its own inbox over SMTP, on its own migrated database."""
+    with serve(tmp_path_factory.mktemp("corkboard-invite")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
-def mail_server(tmp_path_factory, inbox) -> Iterator[LiveServer]:
-    """A Hypercorn whose mail goes to `inbox` over SMTP, on its own migrated database."""
-    with serve(tmp_path_factory.mktemp("corkboard-invite"), MAIL_SERVER="127.0.0.1",
-               MAIL_PORT=str(inbox.port), MAIL_USE_TLS="0") as server:
-        yield server
+def inbox(mail_server) -> Inbox:
+    return mail_server.inbox
 
 
 def page_on(browser: Browser, server: LiveServer, errors: list) -> Page:

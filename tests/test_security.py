@@ -13,7 +13,7 @@ from tests.conftest import UserClient, make_user
 
 MUTATIONS = {"POST", "PUT", "PATCH", "DELETE"}
 PUBLIC = {"static", "main.index", "main.healthz", "auth.login", "auth.signup",
-          "auth.forgot_password", "auth.reset_password", "members.invitation"}
+          "auth.forgot_password", "auth.reset_password", "auth.confirm_signup", "members.invitation"}
 
 
 OWNER_ONLY = {"boards.edit", "boards.rename", "boards.delete", "members.change_role", "members.remove",

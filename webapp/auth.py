@@ -16,12 +16,14 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, bindparam, delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from .extensions import db, login_manager
-from .forms import LoginForm, NewPasswordForm, PasswordChangeForm, PasswordResetRequestForm, SignupForm
+from .forms import ConfirmSignupForm, LoginForm, NewPasswordForm, PasswordChangeForm, PasswordResetRequestForm, SignupForm
 from .mail import MailNotSent, external_url, send_mail
 from .models import BoardMember, LoginSession, User, hash_password, utcnow, verify_password
 from .pagecache import BOARD_VERSION
+from .security import MAX_ID
 
 bp = Blueprint("auth", __name__)
 
@@ -35,7 +37,7 @@ LOGIN_IDLE_TIMEOUT = timedelta(days=7)
 # How stale a login's "last used" may get: writing it on every request would make every page
 # view a write. The idle timeout is counted from it.
 LOGIN_TOUCH_INTERVAL = timedelta(minutes=1)
-ID_MAX = 2**63 - 1  # the largest id a database column holds
+
 
 
 class CurrentUser(UserMixin):
@@ -82,7 +84,7 @@ def as_utc(moment: datetime) -> datetime:
 def load_user(login: str) -> CurrentUser | None:
     user_id, _, rest = login.partition(".")
     login_id, _, secret = rest.partition(".")
-    if not (user_id.isdigit() and login_id.isdigit() and secret) or max(int(user_id), int(login_id)) > ID_MAX:
+    if not (user_id.isdigit() and login_id.isdigit() and secret) or max(int(user_id), int(login_id)) > MAX_ID:
         return None  # a cookie from before logins were kept, or a made-up one
     params = {"user_id": int(user_id), "login_id": int(login_id)}
     board_id = (request.view_args or {}).get("board_id")
@@ -180,6 +182,16 @@ def is_safe_next(target: str | None) -> bool:
 PENDING_INVITATION = "pending_invitation"
 
 
+# --- Sign up: an emailed link confirms the address, so the page can't tell who has an account ---
+
+SIGNUP_SALT = "corkboard.signup"
+SIGNUP_MAX_AGE = 24 * 60 * 60
+
+
+def _signup_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SIGNUP_SALT)
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 def signup():
     if current_user.is_authenticated:
@@ -190,31 +202,96 @@ def signup():
     if invitation is not None and not form.is_submitted():
         form.email.data = invitation.email
     if form.validate_on_submit():
-        if db.session.scalar(select(User.id).where(User.email == form.email.data)):
-            form.email.errors.append("An account with this email already exists. Log in instead?")
-        elif invitation is not None:
-            # Signing up through an invitation lands on the board, already a member.
-            user = new_user(form)
+        # Hashed whether or not the address has an account: the same work, the same time.
+        password_hash = hash_password(form.password.data)
+        taken = db.session.scalar(select(User.id).where(User.email == form.email.data)) is not None
+        if invitation is not None and not taken and invitation.email.casefold() == form.email.data.casefold():
+            # The invitation's link came to this address: that proves it, no second email needed.
+            # Signing up through it lands on the board, already a member.
+            user = User(name=form.name.data, email=form.email.data, password_hash=password_hash)
+            db.session.add(user)
+            db.session.flush()
             start_login(user)
             board_url = join_through_invitation(invitation)
             db.session.commit()
             return redirect(board_url, 303)
-        else:
-            user = new_user(form)
-            start_login(user)
-            db.session.commit()
-            flash(f"Welcome to Corkboard, {user.name}! Create your first board.", "success")
-            return redirect(url_for("boards.index"), 303)
+        try:
+            if taken:
+                send_mail(form.email.data, "You already have a Corkboard account", "signup_existing",
+                          login_link=external_url("auth.login"), reset_link=external_url("auth.forgot_password"))
+            else:
+                token = _signup_serializer().dumps({"name": form.name.data, "email": form.email.data,
+                                                    "password": password_hash})
+                send_mail(form.email.data, "Confirm your Corkboard account", "signup_confirm", name=form.name.data,
+                          link=external_url("auth.confirm_signup", token=token), hours=SIGNUP_MAX_AGE // 3600)
+        except MailNotSent:
+            abort(503, "We could not send the email just now. Please try again in a few minutes.")
+        # The same page either way: whether an account exists is told only to the address's owner.
+        return render_template("signup.html", sent_to=form.email.data)
     status = 422 if form.errors else 200
     return render_template("signup.html", form=form), status
 
 
-def new_user(form: SignupForm) -> User:
-    user = User(name=form.name.data, email=form.email.data)
-    user.set_password(form.password.data)
-    db.session.add(user)
-    db.session.flush()
-    return user
+class SignupLinkProblem(Exception):
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status, self.message = status, message
+
+
+def signup_from_token(token: str) -> dict:
+    """The name, email and password hash a confirmation link carries, if it can still be used."""
+    again = "Sign up again to get a new link."
+    try:
+        payload = _signup_serializer().loads(token, max_age=SIGNUP_MAX_AGE)
+    except SignatureExpired:
+        raise SignupLinkProblem(410, f"This link has expired: links work for {SIGNUP_MAX_AGE // 3600} hours. {again}")
+    except BadSignature:
+        raise SignupLinkProblem(400, "This link is not valid. Check that you opened the whole link from the "
+                                     f"email, or sign up again.")
+    if not (isinstance(payload, dict) and all(isinstance(payload.get(key), str) for key in ("name", "email", "password"))):
+        raise SignupLinkProblem(400, f"This link is not valid. {again}")
+    if db.session.scalar(select(User.id).where(User.email == payload["email"])) is not None:
+        raise SignupLinkProblem(410, "This link has already been used: the account exists. Log in with it.")
+    return payload
+
+
+@bp.route("/signup/confirm", methods=["GET", "POST"])
+def confirm_signup():
+    """The link in the confirmation email: a button (a GET changes nothing, so a mail scanner
+    that follows links creates no account), which creates the account and logs in."""
+    token = request.args.get("token", "")
+    headers = {"Referrer-Policy": "no-referrer"}  # the token is in the URL
+    try:
+        payload = signup_from_token(token)
+    except SignupLinkProblem as problem:
+        return render_template("signup.html", problem=problem.message), problem.status, headers
+    form = ConfirmSignupForm()
+    if form.validate_on_submit():
+        if current_user.is_authenticated:  # someone else was logged in in this browser
+            end_logins(current_user.id, current_user.login_id)
+            logout_user()
+        user = User(name=payload["name"], email=payload["email"], password_hash=payload["password"])
+        db.session.add(user)
+        try:
+            db.session.flush()
+        except IntegrityError:  # the same link, clicked twice at once
+            db.session.rollback()
+            problem = "This link has already been used: the account exists. Log in with it."
+            return render_template("signup.html", problem=problem), 410, headers
+        start_login(user)
+        # An invitation opened in this browser before signing up: joined if it is for this
+        # address (now confirmed), left for its owner otherwise (members.py says which).
+        from .members import invitation_for_signup, join_through_invitation  # members.py imports this module
+        invitation = invitation_for_signup()
+        if invitation is None:
+            flash(f"Welcome to Corkboard, {user.name}! Create your first board.", "success")
+            target = url_for("boards.index")
+        else:
+            flash(f"Welcome to Corkboard, {user.name}!", "success")
+            target = join_through_invitation(invitation)
+        db.session.commit()
+        return redirect(target, 303)
+    return render_template("signup.html", confirm=payload, form=form, token=token), 200, headers
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -412,7 +489,7 @@ def logout_everywhere():
 @login_required
 def end_session():
     login_id = request.form.get("login", type=int)
-    if login_id is None or not 0 < login_id <= ID_MAX or not end_logins(current_user.id, login_id):
+    if login_id is None or not 0 < login_id <= MAX_ID or not end_logins(current_user.id, login_id):
         abort(404, "No such session: it may have ended already.")
     db.session.commit()
     if login_id == current_user.login_id:

@@ -87,6 +87,10 @@ class SignupForm(FlaskForm):
         return [self.name.data, self.email.data]
 
 
+class ConfirmSignupForm(FlaskForm):
+    """The button on the page an emailed sign-up link opens: just the CSRF token."""
+
+
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired("Enter your email address.")],
                        filters=[lambda v: v.strip().lower() if v else v])
