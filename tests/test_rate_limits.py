@@ -150,6 +150,31 @@ def test_limits_are_off_in_tests_unless_asked_for(tmp_path):
     assert all(log_in(client, "ada@example.com", "wrong").status_code == 422 for _ in range(12))
 
 
+def test_behind_the_proxy_each_person_has_their_own_count(app, ada_account):
+    """nginx on this machine forwards everyone from 127.0.0.1: the limit follows the address it
+    saw (the last X-Forwarded-For entry), not the proxy's, and not what a client claims."""
+    def through_nginx(real_address, claimed=None):
+        client = browser(app, "127.0.0.1")
+        chain = f"{claimed}, {real_address}" if claimed else real_address
+        client.environ_base["HTTP_X_FORWARDED_FOR"] = chain
+        return client
+
+    guesser = through_nginx("198.51.100.66")
+    for n in range(10):
+        assert log_in(guesser, f"guess{n}@example.com", "wrong").status_code == 422
+    assert log_in(guesser, "guess@example.com", "wrong").status_code == 429
+    # Claiming another address in the header does not get the guesser a fresh count...
+    assert log_in(through_nginx("198.51.100.66", claimed="10.9.9.9"), "x@example.com", "wrong").status_code == 429
+    # ...and everyone else behind the same proxy logs in as usual.
+    assert log_in(through_nginx("203.0.113.20"), ada_account, "password123").status_code == 303
+    # A client connecting directly cannot pick its address with the header.
+    direct = browser(app, "192.0.2.30")
+    direct.environ_base["HTTP_X_FORWARDED_FOR"] = "203.0.113.99"
+    for n in range(10):
+        log_in(direct, f"other{n}@example.com", "wrong")
+    assert log_in(browser(app, "192.0.2.30"), "someone@example.com", "wrong").status_code == 429
+
+
 # --- Password reset mail ------------------------------------------------------------------------
 
 def ask_for_reset(client, email):

@@ -40,8 +40,30 @@ MUTATIONS = ["POST", "PUT", "PATCH", "DELETE"]
 
 # --- Who a limit counts --------------------------------------------------------------------
 
+LOOPBACK = {"127.0.0.1", "::1"}
+
+
+def client_address() -> str:
+    """The address of the person, not of the proxy in front of Corkboard.
+
+    Behind nginx (README's deploy) every request comes from 127.0.0.1, and one shared address
+    would let a single guesser lock everybody out. So the last TRUSTED_PROXIES entries of
+    X-Forwarded-For (those our own proxies appended) are believed; by default one, and only
+    when the request came from this machine, where such a proxy runs. Anyone else's
+    X-Forwarded-For is their own claim and changes nothing.
+    """
+    peer = request.remote_addr or "unknown"
+    hops = current_app.config["TRUSTED_PROXIES"]
+    if hops is None:
+        hops = 1 if peer in LOOPBACK else 0
+    forwarded = [part.strip() for part in request.headers.get("X-Forwarded-For", "").split(",") if part.strip()]
+    if hops <= 0 or not forwarded:
+        return peer
+    return forwarded[-min(hops, len(forwarded))]
+
+
 def client() -> str:
-    return f"client:{request.remote_addr or 'unknown'}"
+    return f"client:{client_address()}"
 
 
 def account_in_form() -> str:
@@ -101,6 +123,8 @@ def init_app(app) -> None:
     """After the blueprints are registered: it wraps their views."""
     for key, default in DEFAULTS.items():
         app.config.setdefault(key, os.environ.get(key, default))
+    hops = os.environ.get("TRUSTED_PROXIES")
+    app.config.setdefault("TRUSTED_PROXIES", int(hops) if hops else None)
     app.config.setdefault("RATELIMIT_ENABLED", os.environ.get("RATELIMIT_ENABLED", "1") == "1" and not app.testing)
     redis_url = app.config.get("REDIS_URL", os.environ.get("REDIS_URL"))
     app.config.setdefault("RATELIMIT_STORAGE_URI", redis_url or "memory://")
