@@ -214,6 +214,34 @@ def test_signups_are_limited_per_client(app, smtp):
     assert browser(app, "192.0.2.78").post("/signup", data={}).status_code != 429  # another client
 
 
+def test_signing_up_cannot_flood_someone_with_mail(app, smtp):
+    """Each sign-up emails the address typed (a confirmation, or "you already have an account"):
+    30 of them for one victim, from many clients, send at most 3."""
+    password = "plum-kettle-orbit-93"
+    answers = []
+    for n in range(30):
+        client = browser(app, f"198.51.100.{n}")
+        answers.append(client.post("/signup", data={
+            "name": "Mallory", "email": "victim@example.com", "password": password, "confirm": password,
+            "csrf_token": csrf(client, "/signup")}).status_code)
+    assert answers[:3] == [200] * 3 and set(answers[3:]) == {429}
+    assert len(smtp.to("victim@example.com")) == 3
+
+
+def test_guessing_the_current_password_to_change_it_is_limited(app):
+    with app.app_context():
+        make_user("Ada")
+    ada = UserClient(app, "ada@example.com")
+    new = "plum-kettle-orbit-93"
+
+    def change(current):
+        return ada.form("POST", "/account/password", {"current_password": current, "password": new, "confirm": new})
+    assert all(change(f"guess{n}").status_code == 422 for n in range(10))
+    refused = change("password123")
+    assert refused.status_code == 429 and TOO_MANY.search(refused.get_data(as_text=True))
+    assert log_in(browser(app, "192.0.2.3"), "ada@example.com", "password123").status_code == 303  # unchanged
+
+
 def test_invitations_are_limited_per_owner(app, smtp):
     app.config["RATELIMIT_INVITE_PER_USER"] = "2 per hour"
     with app.app_context():

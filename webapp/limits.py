@@ -27,8 +27,12 @@ DEFAULTS = {
     # Password reset emails, per address they go to (a victim's inbox) and per client.
     "RATELIMIT_RESET_PER_ACCOUNT": "3 per hour",
     "RATELIMIT_RESET_PER_CLIENT": "10 per hour",
-    # Sign-up attempts per client; invitations per owner.
+    # Sign-up attempts per client, and the emails signing up sends, per address they go to.
     "RATELIMIT_SIGNUP_PER_CLIENT": "20 per hour",
+    "RATELIMIT_SIGNUP_PER_ACCOUNT": "3 per hour",
+    # Wrong current passwords in the change-password form (a stolen session guessing it).
+    "RATELIMIT_PASSWORD_CHANGE_PER_USER": "10 per 15 minutes",
+    # Invitations per owner.
     "RATELIMIT_INVITE_PER_USER": "50 per hour",
     # Any change (POST, PUT, PATCH, DELETE) per user, or per client when logged out. Generous:
     # a person dragging cards around makes a few a second at most.
@@ -85,6 +89,11 @@ def mail_sent(response) -> bool:
     return response.status_code == 303
 
 
+def went_through(response) -> bool:
+    """Not refused (a form error, a limit): what was asked for was done, its email sent."""
+    return response.status_code < 400
+
+
 @dataclass(frozen=True)
 class Rule:
     setting: str  # the config key holding the limit string
@@ -108,7 +117,11 @@ LIMITS = {
         Rule("RATELIMIT_RESET_PER_ACCOUNT", account_in_form, mail_sent),
         Rule("RATELIMIT_RESET_PER_CLIENT", client, mail_sent),
     ],
-    "auth.signup": [Rule("RATELIMIT_SIGNUP_PER_CLIENT", client)],
+    "auth.signup": [
+        Rule("RATELIMIT_SIGNUP_PER_CLIENT", client),
+        Rule("RATELIMIT_SIGNUP_PER_ACCOUNT", account_in_form, went_through),
+    ],
+    "auth.change_password": [Rule("RATELIMIT_PASSWORD_CHANGE_PER_USER", user_or_client, refused_login)],
     "members.invite": [Rule("RATELIMIT_INVITE_PER_USER", user_or_client)],
 }
 ROUTE_LIMITS = {endpoint: [rule.limit() for rule in rules] for endpoint, rules in LIMITS.items()}
