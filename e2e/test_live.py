@@ -48,3 +48,55 @@ def test_an_added_card_shows_once_for_whoever_added_it(board_page: Page):
     settled(page)
     expect(card_titles(page, "To do")).to_have_text(["Print the programme"])
     expect(card_count(page, "To do")).to_have_text("1")
+
+
+def test_the_board_says_live_updates_are_paused_while_redis_is_down_and_catches_up(
+        browser, browser_context_args, tmp_path):
+    """With Redis down, a change is still saved and shown to its author; the board says live
+    updates are paused (never reloads itself over and over), and once Redis is back it resumes
+    by itself: a change from another window shows again."""
+    import uuid
+
+    from tests.redis_server import PrivateRedis, REDIS_SERVER
+    from .actions import create_board, new_account, sign_up
+    from .conftest import serve
+
+    if REDIS_SERVER is None:
+        import pytest
+        pytest.skip("redis-server is not installed")
+    redis = PrivateRedis(tmp_path)
+    try:
+        with serve(tmp_path, REDIS_URL=redis.url, REDIS_PREFIX=f"e2e-{uuid.uuid4().hex}") as server:
+            context = browser.new_context(**{**browser_context_args, "base_url": server.url})
+            context.set_default_timeout(8_000)
+            page = context.new_page()
+            sign_up(page, new_account())
+            create_board(page, "Paused board")
+            wait_until_live(page)
+            status = page.locator(".live-status")
+            expect(status.get_by_text("Live", exact=True)).to_be_visible()
+            expect(status.get_by_role("link", name="Reload")).to_be_hidden()
+            loads = []
+            page.on("request", lambda request: loads.append(request.url)
+                    if request.resource_type == "document" else None)
+
+            redis.kill()
+            expect(status.get_by_text("Live updates paused")).to_be_visible()
+            expect(status.get_by_role("link", name="Reload")).to_be_visible()
+            add_cards(page, "To do", ["Saved while paused"])  # saved, and the author sees it
+            expect(card_titles(page, "To do")).to_have_text(["Saved while paused"])
+            expect(page.locator("#errors")).to_be_empty()
+            page.wait_for_timeout(3_000)
+            assert loads == []  # no reload storm: the page did not reload itself at all
+
+            redis.start()
+            expect(status.get_by_text("Live updates paused")).to_be_hidden()
+            expect(status.get_by_text("Live", exact=True)).to_be_visible()
+            other = context.new_page()
+            other.goto(page.url)
+            add_cards(other, "To do", ["After the outage"])
+            expect(card_titles(page, "To do")).to_have_text(["Saved while paused", "After the outage"])
+            assert loads == []
+            context.close()
+    finally:
+        redis.stop()

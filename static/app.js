@@ -117,16 +117,36 @@
     source.addEventListener("board", function (event) { if (event.lastEventId) setParam("last", event.lastEventId); });
     source.addEventListener("presence", function (event) { if (event.lastEventId) setParam("last", event.lastEventId); });
     source.addEventListener("token", function (event) { setParam("token", event.data); });
-    source.addEventListener("refresh", function () {
+    function catchUp() {
       var columns = document.getElementById("board-columns");
       if (columns) refreshBoard(columns);
+    }
+    // A refresh carries the id to continue from: after a restart the old one is from another epoch.
+    source.addEventListener("refresh", function (event) {
+      if (event.lastEventId) setParam("last", event.lastEventId);
+      catchUp();
+    });
+    // The server lost its broker (Redis): say so until it is back, then reload the board once.
+    source.addEventListener("live", function (event) {
+      if (event.data === "paused") liveState("paused");
+      else if (event.data === "resumed") { liveState("live"); catchUp(); }
     });
     source.addEventListener("revoked", function () { source.close(); location.reload(); });
     live.liveSource = source;  // the open stream, for the browser tests and a curious developer
     return source;
   };
-  document.addEventListener("htmx:sseOpen", function () { document.body.classList.remove("live-down"); });
-  document.addEventListener("htmx:sseError", function () { document.body.classList.add("live-down"); });
+  // The live indicator: "Live", "Reconnecting…" (no stream) or "Live updates paused" (a stream
+  // that cannot get updates), with a link to reload the board meanwhile.
+  function liveState(state) {
+    document.body.classList.toggle("live-down", state !== "live");
+    var offline = document.querySelector(".live-status .live-offline");
+    if (!offline) return;
+    offline.textContent = state === "paused" ? offline.dataset.paused : offline.dataset.reconnecting;
+    var reload = document.querySelector(".live-status .live-reload");
+    if (reload) reload.hidden = state !== "paused";
+  }
+  document.addEventListener("htmx:sseOpen", function () { liveState("live"); });
+  document.addEventListener("htmx:sseError", function () { liveState("reconnecting"); });
 
   function each(root, selector, init) {
     if (root.matches && root.matches(selector)) init(root);
