@@ -12,8 +12,9 @@ VmHWM (the peak) and, a moment later, its VmRSS again. The last line is machine-
 Target: rss_peak_mb <= 400. `rss_peak_mb(base_url, server_pid, posts, size_mb)` is the measure
 alone, for other benchmarks (bench/faults.py) that start the server their own way.
 
-The posts go where an anonymous attacker would send them: the login form (a public page, so the
-body has to be read), a card create (needs an account), and a URL that does not exist, in turn.
+The posts go where an anonymous attacker would send them, in turn: a multipart upload to the login
+form (a public page, so the body is read whole), a urlencoded form to the signup page, a multipart
+card create (needs an account) and a multipart post to a URL that does not exist.
 """
 import argparse
 import contextlib
@@ -31,7 +32,9 @@ from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV_BIN = Path(sys.executable).parent
-TARGETS = ("/login", "/boards/1/columns/1/cards", "/no/such/page")
+MULTIPART, URLENCODED = "multipart/form-data; boundary=corkboard-bench", "application/x-www-form-urlencoded"
+TARGETS = (("/login", MULTIPART), ("/signup", URLENCODED), ("/boards/1/columns/1/cards", MULTIPART),
+           ("/no/such/page", MULTIPART))
 
 
 def vm_kb(pid: int, field: str) -> int:
@@ -43,10 +46,11 @@ def vm_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def post(host: str, port: int, path: str, body: memoryview, timeout: float = 60) -> int | None:
-    """One urlencoded POST over a raw socket; the status, or None if the server closed first
+def post(host: str, port: int, path: str, body: memoryview, content_type: str = URLENCODED,
+         timeout: float = 60) -> int | None:
+    """One POST over a raw socket; the status, or None if the server closed first
     (it may refuse a body before reading it, and then closes the connection)."""
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
     with socket.create_connection((host, port), timeout=timeout) as sock:
         try:
@@ -69,14 +73,20 @@ def rss_peak_mb(base_url: str, server_pid: int, posts: int = 100, size_mb: int =
     statuses received ({status or None: count})."""
     parts = urlsplit(base_url)
     host, port = parts.hostname, parts.port or 80
-    body = memoryview(b"title=" + b"x" * (size_mb * 1024 * 1024 - 6))
+    head = (b"--corkboard-bench\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nx\r\n--corkboard-bench\r\n"
+            b"Content-Disposition: form-data; name=\"files\"; filename=\"big.bin\"\r\n\r\n")
+    tail = b"\r\n--corkboard-bench--\r\n"
+    size = size_mb * 1024 * 1024
+    bodies = {MULTIPART: memoryview(head + b"x" * (size - len(head) - len(tail)) + tail),
+              URLENCODED: memoryview(b"title=" + b"x" * (size - 6))}
     start = vm_kb(server_pid, "VmRSS")
     statuses: dict = {}
     lock = threading.Lock()
 
     def one(index: int) -> None:
         try:
-            status = post(host, port, TARGETS[index % len(TARGETS)], body)
+            path, content_type = TARGETS[index % len(TARGETS)]
+            status = post(host, port, path, bodies[content_type], content_type)
         except OSError:
             status = None
         with lock:

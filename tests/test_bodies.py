@@ -201,7 +201,7 @@ def test_a_large_body_flask_would_not_read_is_answered_before_it_is_sent(serve_a
     exists for another method only: the answer comes while the body is still unsent."""
     port, _ = serve_app()
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
-        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: multipart/form-data; boundary=b\r\n"
                      f"Content-Length: {15 * 1024 * 1024}\r\n\r\n".encode())
         head = read_response_head(sock)  # not a byte of the body sent
     status = int(head.split()[1])
@@ -209,21 +209,44 @@ def test_a_large_body_flask_would_not_read_is_answered_before_it_is_sent(serve_a
 
 
 def test_a_large_body_from_a_logged_in_user_is_read(app, serve_app, board):
-    """The same large post with a session is read whole, and Flask judges it."""
+    """The same large post with a session is read whole (through a file on disk), and Flask judges it."""
     board_id, column_id, _ = board
     port, front = serve_app()
     cookie, token = logged_in(port, board_id)
-    body = b"title=Big&description=" + b"y" * 600_000
+    boundary = "corkboard-test-boundary"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nBig\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"extra\"; filename=\"x.bin\"\r\n\r\n").encode()
+    body += b"y" * 600_000 + f"\r\n--{boundary}--\r\n".encode()
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
     connection.request("POST", f"/boards/{board_id}/columns/{column_id}/cards", body=body,
-                       headers={"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie,
+                       headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Cookie": cookie,
                                 "HX-Request": "true", "X-CSRFToken": token})
     response = connection.getresponse()
     response.read()
     connection.close()
     assert response.status == 200
     assert card_titles(app, column_id) == ["One", "Big"]
-    assert front.spooled == 1  # it went through a file on disk
+    assert front.spooled == 1
+
+
+@pytest.mark.parametrize("logged_in_too", [False, True])
+def test_a_urlencoded_form_over_the_form_memory_limit_is_413_before_it_is_sent(app, serve_app, board, logged_in_too):
+    """Werkzeug reads a urlencoded form whole into memory, several copies of it: one larger than
+    Flask's MAX_FORM_MEMORY_SIZE (500 kB) is refused from its length, with Flask's own page."""
+    board_id, column_id, _ = board
+    port, _ = serve_app()
+    cookie, token = logged_in(port, board_id) if logged_in_too else ("", "")
+    path = f"/boards/{board_id}/columns/{column_id}/cards" if logged_in_too else "/login"
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-urlencoded\r\n"
+                     f"Cookie: {cookie}\r\nX-CSRFToken: {token}\r\nContent-Length: {15 * 1024 * 1024}\r\n\r\n".encode())
+        head = read_response_head(sock)  # not a byte of the body sent
+        rest = b""
+        while data := sock.recv(65536):
+            rest += data
+    assert head.startswith(b"HTTP/1.1 413"), head[:200]
+    assert b"That upload is too large." in head + rest
+    assert card_titles(app, column_id) == ["One"]
 
 
 # --- where bodies are kept ------------------------------------------------------------------------

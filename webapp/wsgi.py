@@ -36,8 +36,8 @@ class FlaskInThreads:
     reads as `wsgi.input`. (Hypercorn's own adapter grows one buffer per body: 100 posts of 15 MiB
     took a worker to 2.4 GiB, and freed buffers left 1.7 GiB behind.) Chunked bodies reach Flask
     with their real length. What Flask would refuse is not read at all: a declared length over the
-    limit (Flask answers 413 with its own page, not Hypercorn's bare 400), a chunked body once it
-    passes the limit, and a large body to a URL with no such page or to a page that needs an account
+    limit (Flask answers 413 with its own page, not Hypercorn's bare 400), a urlencoded form larger
+    than a form held in memory may be, a chunked body once it passes the limit, and a large body to a URL with no such page or to a page that needs an account
     asked without any session cookie.
 
     A response comes back from its thread whole and the event loop sends it: one hand-over each
@@ -62,20 +62,23 @@ class FlaskInThreads:
         environ = _build_environ(scope, b"")
         declared = _content_length(scope)
         chunked = "HTTP_TRANSFER_ENCODING" in environ
+        limit = self.limit_for(environ)
         body, reserved, unread = None, 0, True
-        if declared is not None and declared > self.max_body_size:
-            pass  # the declared length stays: Flask answers 413 without reading anything
+        if declared is not None and declared > limit:
+            self.too_large(environ, declared)  # Flask answers 413 without reading anything
         elif declared is not None and declared > self.memory_body and self.answers_without_body(environ):
             environ["CONTENT_LENGTH"] = "0"
         else:
-            read = await self.read_body(receive, declared, environ if chunked else None)
+            read = await self.read_body(receive, declared, limit, environ if chunked else None)
             if read is None:  # the client left before it had sent the whole body
                 return
             body, size, reserved, unread = read
             if declared is not None or chunked or size:
                 environ["CONTENT_LENGTH"] = str(size)
                 environ.pop("HTTP_TRANSFER_ENCODING", None)  # what Flask reads is no longer chunked
-            if body is not None and size <= self.max_body_size:
+            if size > limit:
+                self.too_large(environ, size)
+            elif body is not None:
                 environ["wsgi.input"] = body
         # Whatever of the body is left unread is received and dropped, until Hypercorn closes the
         # connection after the response. Left in its queue, it would block Hypercorn's reading of
@@ -104,7 +107,24 @@ class FlaskInThreads:
                 except Exception:  # a client that never stops sending, or a connection already gone
                     pass
 
-    async def read_body(self, receive, declared: int | None, chunked_environ: dict | None):
+    def limit_for(self, environ: dict) -> int:
+        """The largest body this request may have. A urlencoded form is read whole into memory by
+        Werkzeug, several copies of it (bytes, text, values), so it may be no larger than Flask's
+        limit for a form field held in memory (MAX_FORM_MEMORY_SIZE, 500 kB): the longest
+        description in the most escaped script is a fraction of that."""
+        form_limit = self.flask_app.config.get("MAX_FORM_MEMORY_SIZE")
+        if form_limit is not None and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
+            return min(self.max_body_size, form_limit)
+        return self.max_body_size
+
+    def too_large(self, environ: dict, size: int) -> None:
+        """Have Flask answer 413 (its own page, fragment or JSON) without reading the body: a length
+        over its MAX_CONTENT_LENGTH is how it is told, as Flask has no say before its view runs."""
+        flask_limit = self.flask_app.config.get("MAX_CONTENT_LENGTH") or 0
+        environ["CONTENT_LENGTH"] = str(max(size, flask_limit + 1))
+        environ["wsgi.input"] = BytesIO()
+
+    async def read_body(self, receive, declared: int | None, limit: int, chunked_environ: dict | None):
         """(body as a readable file, its size, bytes of the memory budget it holds, whether some of
         it is left unread), or None if the client disconnected. Reading stops once the size passes
         the limit (the size tells Flask to answer 413), or when a large chunked body turns out to
@@ -121,7 +141,7 @@ class FlaskInThreads:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 unread = message.get("more_body", False)
-                if size > self.max_body_size:
+                if size > limit:
                     break
                 if file is None and size > reserved:
                     if size <= self.memory_body and self.in_memory + size - reserved <= self.memory_budget:
