@@ -12,6 +12,7 @@ from . import live, pagecache, security
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .hypermedia import MethodOverrideMiddleware
 from .sessions import CheckedCookieSessions
+from . import sqlite_lock  # noqa: F401 -- its listener: mutating requests hold SQLite's write lock
 
 
 def create_app(test_config: dict | None = None) -> Flask:

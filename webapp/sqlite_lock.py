@@ -1,0 +1,29 @@
+"""SQLite: a request that changes something holds the database's write lock for its session's
+transactions, so what it reads before it writes is still true when it writes, across threads
+and worker processes alike (`python -m webapp.serve --workers 4`).
+
+Python's sqlite3 driver begins a transaction only just before the first INSERT/UPDATE/DELETE:
+a card move read its neighbours' keys outside any transaction, then wrote a key between them,
+and two workers moving cards into one column wrote the same key (24 duplicated positions and
+500s in 30 s of 20 clients). SQLite's locks are per database file, so the lock has to come from
+SQLite: `BEGIN IMMEDIATE` takes the write lock when the session's transaction begins, and the
+busy timeout (5 s, webapp/__init__.py) queues the other writers behind it. Reads (GET, HEAD)
+and connections outside the ORM session (the logged-in user's, which only read) keep SQLite's
+default, so readers never queue behind writers (WAL).
+"""
+from flask import has_request_context, request
+from sqlalchemy import event
+
+from .extensions import db
+
+MUTATING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@event.listens_for(db.session, "after_begin")
+def _take_the_write_lock(_session, _transaction, connection) -> None:
+    # `after_begin` runs before the session's first statement on this connection; with the
+    # driver's default (legacy) transaction control nothing has been sent yet, so this BEGIN
+    # is the transaction's first statement, and the driver sees it and adds none of its own.
+    if (connection.dialect.name == "sqlite" and has_request_context() and request.method in MUTATING
+            and not connection.connection.dbapi_connection.in_transaction):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
