@@ -149,3 +149,26 @@ def test_open_boards_say_live_updates_are_paused_and_resume_by_themselves(served
     assert "refresh" in names[:3], names
     if fault == "down":
         assert names[0] == "refresh" and int(events[0]["id"]) >= int(after["id"])
+
+
+def test_an_operator_sees_whether_live_updates_flow(served, private_redis):
+    server, _ = served
+    import json
+    import urllib.error
+    import urllib.request
+
+    def status():
+        try:
+            with urllib.request.urlopen(server.url + "/healthz/live", timeout=5) as response:
+                return response.status, json.loads(response.read())
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read())
+
+    code, body = status()
+    assert code == 200 and body["broker"] == "redis" and body["connected"] is True
+    private_redis.kill()
+    deadline = time.monotonic() + 5
+    while status()[0] != 503 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    code, body = status()
+    assert code == 503 and body["connected"] is False

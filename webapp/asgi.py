@@ -7,6 +7,7 @@ and the live board stream (webapp/live/), served natively so that it holds no th
 """
 import asyncio
 import gc
+import json
 import os
 import re
 import signal
@@ -39,6 +40,8 @@ class CorkboardASGI:
             events = BOARD_EVENTS.match(scope["path"])
             if events and scope["method"] == "GET":
                 return await self.streams(scope, receive, send, int(events.group(1)))
+            if scope["path"] == "/healthz/live" and scope["method"] == "GET":
+                return await self.live_status(send)
             await self.wsgi(scope, receive, send)
         else:  # websockets are not served
             await send({"type": "websocket.close"})
@@ -62,6 +65,13 @@ class CorkboardASGI:
                 await self.broker.stop()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+    async def live_status(self, send):
+        """Whether live updates reach this worker's streams (Redis may be down), for operators."""
+        status = {**self.broker.status(), "open_streams": self.streams.open_streams}
+        await send({"type": "http.response.start", "status": 200 if status["connected"] else 503,
+                    "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]})
+        await send({"type": "http.response.body", "body": json.dumps(status).encode()})
 
     @property
     def broker(self):

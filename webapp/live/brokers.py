@@ -53,6 +53,7 @@ class MemoryBroker:
         self._presence: dict[int, dict[int, list]] = defaultdict(dict)  # board -> user -> [name, streams]
         self.loop: asyncio.AbstractEventLoop | None = None
         self.connected = True  # whether published events reach the streams (within one process, always)
+        self.publish_max = 0.0  # the longest a publish (by a request that changed something) has taken, in s
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -63,7 +64,12 @@ class MemoryBroker:
     def newest(self, board_id: int) -> int:
         return self._last_id.get(board_id) or event_id(self.epoch, 0)
 
+    def status(self) -> dict:
+        """For operators (GET /healthz/live): whether live updates flow, and what publishing costs."""
+        return {"broker": self.kind, "connected": self.connected, "publish_max_ms": round(self.publish_max * 1000, 3)}
+
     def publish(self, board_id: int, name: str, data: str = "", user_id: int | None = None) -> Event | None:
+        started = time.perf_counter()
         with self._lock:
             last = self.newest(board_id)
             next_id = last + 1 if last & SEQ_LIMIT != SEQ_LIMIT else event_id(new_epoch(), 1)
@@ -71,6 +77,7 @@ class MemoryBroker:
             event = Event(next_id, board_id, name, data, user_id)
             self._logs[board_id].append(event)
         self._schedule(self._deliver, event)
+        self.publish_max = max(self.publish_max, time.perf_counter() - started)
         return event
 
     def _schedule(self, callback, *args) -> None:
@@ -351,7 +358,15 @@ class RedisBroker(MemoryBroker):
             pass
 
     def publish(self, board_id: int, name: str, data: str = "", user_id: int | None = None) -> None:
+        started = time.perf_counter()
         self.publisher.submit(board_id, json.dumps({"name": name, "data": data, "user_id": user_id}))
+        self.publish_max = max(self.publish_max, time.perf_counter() - started)
+
+    def status(self) -> dict:
+        with self.publisher.lock:
+            dropped = len(self.publisher.gaps)
+        return {**super().status(), "publishing": self.publisher.healthy, "queued": self.publisher.queue.qsize(),
+                "boards_to_reload": dropped}
 
     async def announce(self, board_id: int, data: str) -> None:
         if self.connected:
