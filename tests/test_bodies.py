@@ -2,6 +2,7 @@
 read, large bodies go to disk, and a burst of large posts leaves the server's memory bounded."""
 import asyncio
 import http.client
+import os
 import socket
 import threading
 import time
@@ -315,6 +316,37 @@ def test_a_chunked_body_reaches_flask_with_its_length(app, echo):
     body = b"c" * 700_000
     assert put_through(front, [body], chunked=True) == [200]
     assert echo == [(str(len(body)), "BufferedRandom", body)]
+
+
+def test_large_bodies_are_spooled_in_the_configured_folder(app, tmp_path):
+    folder = tmp_path / "bodies"
+    folder.mkdir()
+    app.config["REQUEST_BODY_FOLDER"] = str(folder)
+    where = []
+
+    @app.put("/test/where")
+    def where_is_the_body():
+        from flask import request
+        where.append(os.readlink(f"/proc/self/fd/{request.environ['wsgi.input'].fileno()}"))
+        return "ok"
+
+    csrf.exempt(where_is_the_body)
+    front = FlaskInThreads(app)
+
+    async def put():
+        queue = asyncio.Queue()
+        queue.put_nowait({"type": "http.request", "body": b"z" * 600_000})
+        scope = {"type": "http", "method": "PUT", "path": "/test/where", "query_string": b"", "http_version": "1.1",
+                 "headers": [(b"content-length", b"600000")], "root_path": "", "server": ("localhost", 80)}
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+        await front(scope, queue.get, send)
+        return sent[0]["status"]
+
+    assert asyncio.run(put()) == 200
+    assert len(where) == 1 and where[0].startswith(str(folder))
 
 
 # --- memory under a burst of large posts ----------------------------------------------------------

@@ -54,6 +54,9 @@ def from_environment() -> dict:
         # before anything is stored, so a small file that would decode to gigabytes is refused.
         "MAX_FILES_PER_UPLOAD": int(os.environ.get("MAX_FILES_PER_UPLOAD", "10")),
         "MAX_IMAGE_PIXELS": int(float(os.environ.get("MAX_IMAGE_MEGAPIXELS", "40")) * 1_000_000),
+        # Where request bodies too large for memory are spooled (webapp/wsgi.py); unset means the
+        # system's temporary folder.
+        "REQUEST_BODY_FOLDER": os.environ.get("REQUEST_BODY_FOLDER"),
         # Where attachments are kept, outside static/; unset means instance/uploads.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER"),
         # The board page stays open for hours: its CSRF token lasts as long as the session.
