@@ -239,3 +239,45 @@ def test_checklist_items_after_an_old_long_key_stay_short(backend):
         items = db.session.scalars(select(ChecklistItem).order_by(ChecklistItem.position)).all()
         assert [item.text for item in items] == ["Old", "New"]
         assert max(len(item.position) for item in items) <= MAX_KEY
+
+
+def test_repair_positions_rewrites_duplicated_keys_in_the_order_shown(backend):
+    board_id, columns = board_with(backend, {"To do": ["One", "Two", "Three", "Four"], "Doing": ["Five", "Six"],
+                                             "Done": ["Seven"]})
+    with backend.app_context():
+        cards = {card.title: card for card in db.session.scalars(select(Card))}
+        # What the multi-worker bug left: equal keys, shown in id order; and one overlong key.
+        for title, key in {"One": "i5", "Two": "i5", "Three": "i2", "Four": "i5"}.items():
+            cards[title].position = key
+        cards["Seven"].position = "i" + "z" * 40
+        board_columns = db.session.scalars(select(BoardColumn).order_by(BoardColumn.id)).all()
+        for column in board_columns[1:]:
+            column.position = board_columns[0].position
+        first_card = cards["One"]
+        for text_, key in (("a", "k"), ("b", "k"), ("c", "j")):
+            db.session.add(ChecklistItem(card_id=first_card.id, text=text_, position=key))
+        db.session.commit()
+        untouched = {title: cards[title].position for title in ("Five", "Six")}
+        shown_before = {column_id: [card_id for card_id, _ in order_of(column_id)] for column_id in columns.values()}
+    runner = backend.test_cli_runner()
+    result = runner.invoke(args=["repair-positions"])
+    assert result.exit_code == 0, result.output
+    assert f"cards of column {columns['To do']}" in result.output
+    assert f"cards of column {columns['Done']}" in result.output
+    assert f"columns of board {board_id}" in result.output
+    assert "checklist items of card" in result.output
+    assert f"cards of column {columns['Doing']}" not in result.output
+    with backend.app_context():
+        for column_id, before in shown_before.items():
+            rows = order_of(column_id)
+            assert [card_id for card_id, _ in rows] == before  # the order people saw is kept
+            assert_short_and_unique(rows)
+        assert [cards_title for cards_title in db.session.scalars(
+            select(Card.title).where(Card.title.in_(untouched)).order_by(Card.position))] == ["Five", "Six"]
+        assert {card.title: card.position for card in db.session.scalars(
+            select(Card).where(Card.title.in_(untouched)))} == untouched
+        assert [column.title for column in db.session.get(Board, board_id).columns] == ["To do", "Doing", "Done"]
+        assert [item.text for item in db.session.scalars(select(ChecklistItem).order_by(ChecklistItem.position))] \
+            == ["c", "a", "b"]
+    again = runner.invoke(args=["repair-positions"])
+    assert again.exit_code == 0 and "no duplicated positions" in again.output

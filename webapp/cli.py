@@ -1,11 +1,11 @@
-"""Command-line tools: `flask seed-demo`, `flask create-user`."""
+"""Command-line tools: `flask seed-demo`, `flask create-user`, `flask repair-positions`."""
 import click
 from flask.cli import with_appcontext
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from .extensions import db
-from .models import Board, BoardColumn, BoardMember, Card, User
-from .ordering import keys_after
+from .models import Board, BoardColumn, BoardMember, Card, ChecklistItem, User
+from .ordering import MAX_KEY, keys_after, repair
 
 DEMO_EMAIL = "demo@corkboard.test"
 DEMO_PASSWORD = "corkboard-demo"
@@ -20,6 +20,7 @@ DEMO_BOARD = {
 def init_app(app):
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
+    app.cli.add_command(repair_positions)
 
 
 def create_demo_board(owner: User, title: str, columns: dict[str, list[str]],
@@ -69,3 +70,39 @@ def create_user(email: str, name: str, password: str):
     db.session.add(user)
     db.session.commit()
     click.echo(f"Created {email}.")
+
+
+# What holds an order, and what it is ordered within: (model, the parent's column, what to call them).
+ORDERED = [
+    (Card, Card.column_id, "cards of column"),
+    (BoardColumn, BoardColumn.board_id, "columns of board"),
+    (ChecklistItem, ChecklistItem.card_id, "checklist items of card"),
+]
+
+
+@click.command("repair-positions")
+@with_appcontext
+@click.option("--dry-run", is_flag=True, help="Only list what would be rewritten.")
+def repair_positions(dry_run: bool):
+    """Rewrite duplicated (or overlong) order keys, keeping the order the board shows.
+
+    Several workers on SQLite before the write lock could give two cards of a column the same
+    key; a drop between those two then failed. Each such column (board, checklist) gets fresh
+    keys in its current order, in one transaction."""
+    fixed = 0
+    for model, parent, label in ORDERED:
+        duplicated = select(parent).group_by(parent, model.position).having(func.count() > 1)
+        overlong = select(parent).where(func.length(model.position) > MAX_KEY)
+        parents = db.session.scalars(select(parent).where(or_(parent.in_(duplicated), parent.in_(overlong)))
+                                     .distinct().order_by(parent)).all()
+        for parent_id in parents:
+            changed = repair(db.session, model, parent == parent_id)
+            fixed += 1
+            click.echo(f"{'Would rewrite' if dry_run else 'Rewrote'} {changed} keys: {label} {parent_id}")
+    if dry_run:
+        db.session.rollback()
+    else:
+        db.session.commit()
+    click.echo(f"Corkboard: {fixed} orders {'to repair' if dry_run else 'repaired'}." if fixed
+               else "Corkboard: no duplicated positions.")
+

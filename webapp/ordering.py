@@ -161,13 +161,26 @@ def rebalance(session: Session, model, scope, index: int | None, *, moving_id: i
     rows = session.execute(fresh(session, statement.order_by(model.position, model.id))).all()
     slot = len(rows) if index is None else (
         _slot([row.shown for row in rows], index) if shown is not None else max(0, min(index, len(rows))))
-    keys = spread(len(rows) + 1)
     ids = [row.id for row in rows]
     ids.insert(slot, None)
+    keys = _rewrite(session, model, ids, {row.id: row.position for row in rows})
+    return keys[slot]
+
+
+def repair(session: Session, model, scope) -> int:
+    """Fresh keys for every row of `scope` in the order shown (position, then id); returns how
+    many rows changed. For positions that an older version duplicated or let grow long."""
+    rows = session.execute(select(model.id, model.position).where(scope).order_by(model.position, model.id)).all()
+    keys = _rewrite(session, model, [row.id for row in rows], {row.id: row.position for row in rows})
+    return sum(row.position != key for row, key in zip(rows, keys))
+
+
+def _rewrite(session: Session, model, ids: list[int | None], old: dict[int, str]) -> list[str]:
+    """Give the rows `ids` (None: a slot for an item not written yet) evenly spaced keys in that
+    order, one UPDATE per row that changes (executemany); return the keys."""
+    keys = spread(len(ids))
     changes = [{"row_id": row_id, "new_position": key} for row_id, key in zip(ids, keys)
-               if row_id is not None]
-    old = {row.id: row.position for row in rows}
-    changes = [change for change in changes if old[change["row_id"]] != change["new_position"]]
+               if row_id is not None and old[row_id] != key]
     if changes:
         table = model.__table__
         session.execute(
@@ -177,7 +190,7 @@ def rebalance(session: Session, model, scope, index: int | None, *, moving_id: i
         for obj in list(session.identity_map.values()):
             if isinstance(obj, model) and obj.id in old:
                 session.expire(obj, ["position"])
-    return keys[slot]
+    return keys
 
 
 def _slot(shown: Sequence[bool], index: int) -> int:
