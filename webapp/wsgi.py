@@ -5,6 +5,7 @@ memory and larger ones onto disk, and a response comes back from its thread whol
 loop to send.
 """
 import asyncio
+import math
 import tempfile
 from functools import partial
 from io import BytesIO
@@ -49,7 +50,9 @@ class FlaskInThreads:
                  memory_budget: int | None = None):
         self.flask_app = flask_app
         self.app = flask_app.wsgi_app
-        self.max_body_size = max_body_size if max_body_size is not None else flask_app.config["MAX_CONTENT_LENGTH"]
+        if max_body_size is None:
+            max_body_size = flask_app.config.get("MAX_CONTENT_LENGTH") or math.inf  # None: no limit
+        self.max_body_size = max_body_size
         self.memory_body = memory_body if memory_body is not None else flask_app.config.get(
             "REQUEST_BODY_IN_MEMORY", config.REQUEST_BODY_IN_MEMORY)
         self.memory_budget = memory_budget if memory_budget is not None else flask_app.config.get(
