@@ -29,7 +29,7 @@ BUFFERED_BODY = 256 * 1024
 
 
 class FlaskInThreads:
-    """Hypercorn's WSGI adapter, reworked for three things.
+    """Hypercorn's WSGI adapter, reworked for two things.
 
     A request body is read by the event loop before Flask runs, without holding more memory than
     it must: up to `memory_body` bytes it stays in memory as long as all such bodies of this process
@@ -38,8 +38,8 @@ class FlaskInThreads:
     took a worker to 2.4 GiB, and freed buffers left 1.7 GiB behind.) Chunked bodies reach Flask
     with their real length. What Flask would refuse is not read at all: a declared length over the
     limit (Flask answers 413 with its own page, not Hypercorn's bare 400), a urlencoded form larger
-    than a form held in memory may be, a chunked body once it passes the limit, and a large body to a URL with no such page or to a page that needs an account
-    asked without any session cookie.
+    than a form held in memory may be, a chunked body once it passes the limit, and a large body
+    to a URL with no such page or to a page that needs an account asked without any session cookie.
 
     A response comes back from its thread whole and the event loop sends it: one hand-over each
     way per request instead of a blocking round trip per chunk, and a response with an empty body
@@ -125,6 +125,7 @@ class FlaskInThreads:
         over its MAX_CONTENT_LENGTH is how it is told, as Flask has no say before its view runs."""
         flask_limit = self.flask_app.config.get("MAX_CONTENT_LENGTH") or 0
         environ["CONTENT_LENGTH"] = str(max(size, flask_limit + 1))
+        environ.pop("HTTP_TRANSFER_ENCODING", None)
         environ["wsgi.input"] = BytesIO()
 
     async def read_body(self, receive, declared: int | None, limit: int, chunked_environ: dict | None):
@@ -136,6 +137,8 @@ class FlaskInThreads:
         if declared is not None and declared <= self.memory_body and self.in_memory + declared <= self.memory_budget:
             reserved = declared
             self.in_memory += reserved
+        elif declared is not None and declared > self.memory_body:  # straight onto disk
+            file = self.spool_file()
         try:
             while True:
                 message = await receive()
@@ -154,12 +157,11 @@ class FlaskInThreads:
                         size = 0
                         break
                     else:  # onto disk, chunk by chunk: no buffer grows, so nothing is left fragmented
-                        file = tempfile.TemporaryFile(dir=self.spool_folder, prefix="corkboard-body-")
+                        file = self.spool_file()
                         file.writelines(chunks)
                         chunks.clear()
                         self.in_memory -= reserved
                         reserved = 0
-                        self.spooled += 1
                 if file is not None:
                     file.write(chunk)
                 elif chunk:
@@ -179,6 +181,10 @@ class FlaskInThreads:
         if not chunks:  # no body, as for most requests: the environ's empty stream will do
             return None, size, reserved, unread
         return BytesIO(chunks[0] if len(chunks) == 1 else b"".join(chunks)), size, reserved, unread
+
+    def spool_file(self):
+        self.spooled += 1
+        return tempfile.TemporaryFile(dir=self.spool_folder, prefix="corkboard-body-")
 
     def answers_without_body(self, environ: dict) -> bool:
         """Whether Flask will answer this request without reading its body: there is no page at
@@ -203,8 +209,9 @@ class FlaskInThreads:
 
     def has_session_cookie(self, environ: dict) -> bool:
         cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
-        names = (self.flask_app.config["SESSION_COOKIE_NAME"], self.flask_app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
-        return any(name in cookies for name in names)
+        settings = self.flask_app.config
+        return any(name in cookies for name in (settings["SESSION_COOKIE_NAME"],
+                                                settings.get("REMEMBER_COOKIE_NAME", "remember_token")))
 
     def run_app(self, environ: dict, send):
         """Run Flask in this thread: returns (status, headers, body), or None once a body
