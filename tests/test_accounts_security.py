@@ -288,3 +288,45 @@ def test_an_unknown_address_costs_the_same_hash_check_as_a_known_one(app, ada, m
     assert checked == ["pbkdf2:sha256:1000", "pbkdf2:sha256:1000"]
     assert answers[0][0] == answers[1][0] == 422
     assert "That email and password don&#39;t match an account." in answers[1][1]
+
+
+# --- Live board streams belong to a login too ------------------------------------------------
+
+def stream_token_of(client, board_url):
+    page = client.get(board_url).get_data(as_text=True)
+    return page.split("/events?token=", 1)[1].split('"', 1)[0]
+
+
+def test_a_stream_link_stops_working_when_its_login_ends(app, ada):
+    from tests.test_live import Browser, run
+    token = stream_token_of(ada.client, ada.board.url)
+
+    async def opens(streams):
+        browser = await Browser(streams, ada.board.id, token).open()
+        status = browser.status
+        if status == 200:
+            await browser.close()
+        return status
+
+    assert run(app, opens) == 200
+    assert post(ada.client, "/logout").status_code == 303
+    assert run(app, opens) == 404  # a reconnect (or a copied link) finds the login gone
+
+
+def test_log_out_everywhere_ends_open_streams_at_once(app, ada):
+    import asyncio
+
+    from tests.test_live import Browser, run
+    phone = log_in(app, user_agent="Phone")
+    token = stream_token_of(phone, ada.board.url)
+
+    async def scenario(streams):
+        browser = await Browser(streams, ada.board.id, token).open()
+        assert browser.status == 200
+        await asyncio.to_thread(post, ada.client, "/account/logout-everywhere")
+        assert (await browser.frame_named("revoked"))["event"] == "revoked"
+        await asyncio.wait_for(browser.task, 5)  # the stream ended by itself
+        again = await Browser(streams, ada.board.id, token).open()
+        return again.status
+
+    assert run(app, scenario) == 404

@@ -18,6 +18,7 @@ from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from . import live
 from .extensions import db, login_manager
 from .forms import ConfirmSignupForm, LoginForm, NewPasswordForm, PasswordChangeForm, PasswordResetRequestForm, SignupForm
 from .mail import MailNotSent, external_url, send_mail
@@ -141,6 +142,14 @@ def end_logins(user_id: int, login_id: int | None = None) -> int:
     if login_id is not None:
         condition.append(LoginSession.id == login_id)
     return db.session.execute(delete(LoginSession).where(*condition)).rowcount
+
+
+def end_streams(user_id: int) -> None:
+    """After every login of the user ended (and that committed): their open board streams end
+    now, not when they next reconnect (their pages reload, and find out whether they still
+    have a login)."""
+    for board_id in db.session.scalars(select(BoardMember.board_id).where(BoardMember.user_id == user_id)):
+        live.revoke(board_id, user_id)
 
 
 def standing_on_board(board_id: int) -> tuple[str | None, int]:
@@ -432,6 +441,7 @@ def reset_password():
         end_logins(user.id)
         start_login(user)
         db.session.commit()
+        end_streams(user.id)
         flash("Your password has been changed, and you are logged in. Every other session was logged out.",
               "success")
         return redirect(url_for("boards.index"), 303)
@@ -470,6 +480,7 @@ def change_password():
             end_logins(user.id)
             start_login(user, remember=remember)
             db.session.commit()
+            end_streams(user.id)
             flash("Your password has been changed. Every other session was logged out.", "success")
             return redirect(url_for("auth.account"), 303)
     return render_account(form, 422)
@@ -480,6 +491,7 @@ def change_password():
 def logout_everywhere():
     count = end_logins(current_user.id)
     db.session.commit()
+    end_streams(current_user.id)
     logout_user()
     flash(f"You are logged out everywhere ({count} session{'s' if count != 1 else ''}).", "info")
     return redirect(url_for("auth.login"), 303)

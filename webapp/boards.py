@@ -147,7 +147,7 @@ def show(board_id: int):
     if filters or session.get("_flashes"):  # a page shown once: not worth caching
         board = get_board_or_404(board_id)
         page = render_template("board.html", board=board, board_body=Markup(render_board_body(board, filters)),
-                               stream_url=stream_url(board_id, stream_token(current_user.id, board_id)))
+                               stream_url=stream_url(board_id, stream_token(current_user.id, board_id, current_user.login_id)))
     else:
         page = cached_board_page(board_id)
     response = make_response(page)
@@ -173,7 +173,7 @@ def cached_board_page(board_id: int) -> bytes:
     page = cached_render(("page", *shown, current_user.id, current_user.name),
                          lambda: Blanks(render_page(), TOKEN_PLACEHOLDER, STREAM_TOKEN_PLACEHOLDER))
     return page.fill({TOKEN_PLACEHOLDER: session_csrf_token(),
-                      STREAM_TOKEN_PLACEHOLDER: stream_token(current_user.id, board_id)})
+                      STREAM_TOKEN_PLACEHOLDER: stream_token(current_user.id, board_id, current_user.login_id)})
 
 
 def stream_url(board_id: int, token: str) -> str:

@@ -4,13 +4,13 @@ import logging
 from urllib.parse import parse_qs
 
 from markupsafe import escape
-from sqlalchemy import bindparam, select
+from sqlalchemy import and_, bindparam, select
 
 from ..extensions import db
-from ..models import BoardMember, User
+from ..models import BoardMember, LoginSession, User, utcnow
 from .events import CLOSED, DROPPED, PAUSED, PING, RESTARTING, Event, body_message, sse_frame
 from .subscriber import Subscriber
-from .tokens import read_token
+from .tokens import read_stream_token
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +21,10 @@ CLOSE_GRACE = 0.5  # at shutdown, how long a stream may take to send its last ev
 # Who opens a stream: their name, if they are a member of the board. Built once, run per stream.
 MEMBER_NAME = (select(User.name).join(BoardMember, BoardMember.user_id == User.id)
                .where(BoardMember.board_id == bindparam("board_id"), User.id == bindparam("user_id")))
+# ... and only while the login the token was minted for lasts (logging out ends it).
+MEMBER_NAME_IN_LOGIN = MEMBER_NAME.join(LoginSession, and_(
+    LoginSession.user_id == User.id, LoginSession.id == bindparam("login_id"),
+    LoginSession.expires_at > bindparam("now")))
 
 
 class BoardStreams:
@@ -45,14 +49,15 @@ class BoardStreams:
         if self.closing:
             return await plain(send, 503, "The server is restarting. Live updates resume in a moment.")
         query = parse_qs(scope.get("query_string", b"").decode())
-        user_id = read_token(self.secret_key, query.get("token", [""])[0], board_id)
-        if user_id is None:
+        read = read_stream_token(self.secret_key, query.get("token", [""])[0], board_id)
+        if read is None:
             return await plain(send, 403, "This live-update link is invalid or expired. Reload the page.")
+        user_id, login_id = read
         loop = asyncio.get_running_loop()
-        name = await loop.run_in_executor(None, self._member_name, user_id, board_id)
+        name = await loop.run_in_executor(None, self._member_name, user_id, board_id, login_id)
         if name is None:
             return await plain(send, 404, "No such board.")
-        subscriber = Subscriber(board_id, user_id, name, last_event_id(scope, query), self.secret_key)
+        subscriber = Subscriber(board_id, user_id, name, last_event_id(scope, query), self.secret_key, login_id)
         self.open_streams += 1
         self._streams.add(subscriber)
         self._start_pings()
@@ -158,9 +163,12 @@ class BoardStreams:
         except Exception:  # a presence update is not worth a crash (e.g. the broker is unreachable)
             log.debug("Presence update for board %s skipped", board_id, exc_info=True)
 
-    def _member_name(self, user_id: int, board_id: int) -> str | None:
+    def _member_name(self, user_id: int, board_id: int, login_id: int | None = None) -> str | None:
         with self.app.app_context(), db.engine.connect() as connection:  # no ORM session for one value
-            return connection.scalar(MEMBER_NAME, {"board_id": board_id, "user_id": user_id})
+            if login_id is None:
+                return connection.scalar(MEMBER_NAME, {"board_id": board_id, "user_id": user_id})
+            return connection.scalar(MEMBER_NAME_IN_LOGIN, {"board_id": board_id, "user_id": user_id,
+                                                            "login_id": login_id, "now": utcnow()})
 
 
 def presence_html(watchers: list[tuple[int, str]]) -> str:

@@ -23,15 +23,17 @@ class Subscriber:
     waits at all.
     """
 
-    __slots__ = ("board_id", "user_id", "name", "last_id", "secret_key", "send", "backlog", "busy",
+    __slots__ = ("board_id", "user_id", "name", "last_id", "secret_key", "login_id", "send", "backlog", "busy",
                  "closing", "ended", "writer", "token_due")
 
-    def __init__(self, board_id: int, user_id: int, name: str, last_id: int | None, secret_key: str = ""):
+    def __init__(self, board_id: int, user_id: int, name: str, last_id: int | None, secret_key: str = "",
+                 login_id: int | None = None):
         self.board_id = board_id
         self.user_id = user_id
         self.name = name
         self.last_id = last_id
         self.secret_key = secret_key  # to mint fresh stream tokens
+        self.login_id = login_id  # which they carry: a reconnect after that login ended is refused
         self.send = None  # the ASGI send, once the stream is live
         self.backlog: deque = deque()  # events waiting for the stream to go live or a slow send to finish
         self.busy = True  # not live yet, or a send is still in progress: new events join the backlog
@@ -94,7 +96,7 @@ class Subscriber:
             if loop_time() < self.token_due:
                 return PING_MESSAGE
             self.token_due = loop_time() + TOKEN_SECONDS / 3  # keep the page's reconnect link fresh
-            token = serializer(self.secret_key).dumps([self.user_id, self.board_id])
+            token = serializer(self.secret_key).dumps([self.user_id, self.board_id, self.login_id])
             return body_message(PING_FRAME + f"event: token\ndata: {token}\n\n".encode())
         if event is CLOSED:
             self.closing = True
