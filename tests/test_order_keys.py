@@ -281,3 +281,27 @@ def test_repair_positions_rewrites_duplicated_keys_in_the_order_shown(backend):
             == ["c", "a", "b"]
     again = runner.invoke(args=["repair-positions"])
     assert again.exit_code == 0 and "no duplicated positions" in again.output
+
+
+def test_keys_sort_alike_under_the_locale_collations_of_postgresql(backend):
+    """Keys of digits and lowercase letters sort the same under C, ICU (`en`, `und`) and Python."""
+    if backend.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite compares bytes; this checks PostgreSQL's locale collations")
+    from webapp.ordering import key_between, keys_after, spread
+    rng = random.Random(11)
+    keys = spread(500) + keys_after("z" * 5, 50) + ["i", "r", "zz4", "9", "0i"]
+    top = None
+    for _ in range(500):
+        top = key_between(None, top)
+        keys.append(top)
+    ordered = sorted(set(keys))
+    for _ in range(1000):
+        index = rng.randint(0, len(ordered))
+        ordered.insert(index, key_between(ordered[index - 1] if index else None,
+                                          ordered[index] if index < len(ordered) else None))
+    rng.shuffle(keys := list(ordered))
+    with backend.app_context():
+        for collation in ("C", "en-x-icu", "und-x-icu"):
+            rows = db.session.scalars(text(f'SELECT k FROM unnest(CAST(:keys AS text[])) AS k '
+                                           f'ORDER BY k COLLATE "{collation}"'), {"keys": keys}).all()
+            assert rows == ordered, collation
