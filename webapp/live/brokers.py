@@ -176,7 +176,8 @@ class Publisher:
         from redis.backoff import NoBackoff
         from redis.retry import Retry
         self.broker = broker
-        self.queue: queue.Queue = queue.Queue(QUEUE_SIZE)
+        # SimpleQueue: a put never waits for a lock (nor gives up the GIL); the bound is checked first.
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
         self.gaps: set[int] = set()  # boards whose events were dropped: each is told to reload
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
@@ -188,13 +189,14 @@ class Publisher:
                                            socket_connect_timeout=broker.timeout, retry=Retry(NoBackoff(), 0))
         self.script = self.client.register_script(PUBLISH_SCRIPT)
 
-    def submit(self, board_id: int, body: str) -> None:
-        """Queue the event and return at once; a full queue drops it (the board reloads later)."""
+    def submit(self, board_id: int, event: tuple) -> None:
+        """Queue the event (name, data, user_id) and return at once; a full queue drops it (the
+        board reloads later). It is encoded on the publisher's thread, not the request's."""
         if self.thread is None:
             self._start()
-        try:
-            self.queue.put_nowait((board_id, body))
-        except queue.Full:
+        if self.queue.qsize() < QUEUE_SIZE:
+            self.queue.put((board_id, event))
+        else:
             with self.lock:
                 self.gaps.add(board_id)
 
@@ -226,12 +228,28 @@ class Publisher:
                 self.healthy, self.run_id = False, None
                 backoff = min(max(backoff * 2, 0.05), RECONNECT_MAX)
                 time.sleep(backoff)
+                if not self._drop_queued():
+                    return
                 continue
             if not self.healthy:
                 log.warning("Live updates: publishing to Redis again")
             self.healthy, backoff = True, 0.0
 
-    def _send(self, board_id: int, body: str) -> None:
+    def _drop_queued(self) -> bool:
+        """While Redis is unreachable, what queued up would be stale by the time it is back: each
+        board it was for reloads instead. False if the publisher was told to stop meanwhile."""
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                return True
+            if item is None:
+                return False
+            with self.lock:
+                self.gaps.add(item[0])
+
+    def _send(self, board_id: int, event: tuple | str) -> None:
+        body = event if isinstance(event, str) else json.dumps(dict(zip(("name", "data", "user_id"), event)))
         if self.run_id is None:
             self.run_id = self.client.info("server")["run_id"]
         self.script(keys=self.broker.keys(board_id),
@@ -252,10 +270,7 @@ class Publisher:
         """Send what is queued, for up to `wait` seconds, then stop."""
         if self.thread is None:
             return
-        try:
-            self.queue.put(None, timeout=wait)
-        except queue.Full:
-            pass
+        self.queue.put(None)
         self.thread.join(wait)
 
 
@@ -359,7 +374,7 @@ class RedisBroker(MemoryBroker):
 
     def publish(self, board_id: int, name: str, data: str = "", user_id: int | None = None) -> None:
         started = time.perf_counter()
-        self.publisher.submit(board_id, json.dumps({"name": name, "data": data, "user_id": user_id}))
+        self.publisher.submit(board_id, (name, data, user_id))
         self.publish_max = max(self.publish_max, time.perf_counter() - started)
 
     def status(self) -> dict:
@@ -379,7 +394,10 @@ class RedisBroker(MemoryBroker):
             return Replay([], 0, live=False)
         seq_key, log_key, _, epoch_key = self.keys(subscriber.board_id)
         try:
-            stored, seq = await self._client.mget(epoch_key, seq_key)
+            try:
+                stored, seq = await self._client.mget(epoch_key, seq_key)
+            except self.errors:  # a pooled connection to a Redis that restarted: once more, on a new one
+                stored, seq = await self._client.mget(epoch_key, seq_key)
             newest = event_id(int(stored.split(b" ", 1)[0]), int(seq or 0)) if stored else 0
             last_id = subscriber.last_id
             if last_id is None or last_id == newest:

@@ -72,6 +72,8 @@ class BoardStreams:
             await send_bytes(send, b"retry: 2000\n: connected\n\n")
             if not replay.live:
                 await send(PAUSED.message)
+                if self.broker.connected:  # only this stream's start failed: the browser retries shortly
+                    subscriber.deliver(CLOSED)
             if replay.events is None:
                 # The page missed more than the log holds, or its id is from before a restart: it
                 # reloads its board, and continues from the newest id.
