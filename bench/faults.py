@@ -143,7 +143,9 @@ class App:
             with urllib.request.urlopen(self.url + "/healthz/live", timeout=2) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as error:
-            return json.loads(error.read())
+            with contextlib.suppress(ValueError):
+                return json.loads(error.read())
+            return {}
         except OSError:
             return {}
 
