@@ -99,3 +99,16 @@ def test_a_page_holding_an_id_from_before_a_restart_catches_up_and_misses_nothin
         assert ">After restart</a>" in frame["data"] and int(frame["id"]) > int(refresh["id"])
         await browser.close()
     run(app, scenario)
+
+
+@pytest.mark.parametrize("header, query", [(b"9" * 40, ""), (b"", "&last=" + "9" * 40), (b"", "&last=%D9%A1%D9%A2"),
+                                           (b"12abc", "&last=-1")])
+def test_a_nonsense_last_event_id_opens_the_stream_as_a_fresh_page(app, ada, header, query):
+    async def scenario(streams):
+        token = token_for(app, "ada@example.com", ada.board.id)
+        browser = Browser(streams, ada.board.id, token + query, [(b"last-event-id", header)] if header else [])
+        await browser.open()
+        assert browser.status == 200
+        assert (await browser.frame())["event"] == "presence"  # no refresh, no replay: a fresh page
+        await browser.close()
+    run(app, scenario)

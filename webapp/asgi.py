@@ -20,7 +20,7 @@ from . import config, create_app
 from .live import BoardStreams
 from .wsgi import FlaskInThreads
 
-BOARD_EVENTS = re.compile(r"^/boards/(\d+)/events$")
+BOARD_EVENTS = re.compile(r"^/boards/([0-9]{1,19})/events$")  # ASCII digits, within a 64-bit id
 
 
 class CorkboardASGI:

@@ -192,7 +192,7 @@ def last_event_id(scope, query) -> int | None:
         if key == b"last-event-id" and value.isdigit() and len(value) < 20:
             return int(value)
     last = query.get("last", [""])[0]
-    return int(last) if last.isdigit() and len(last) < 20 else None
+    return int(last) if last.isascii() and last.isdigit() and len(last) < 20 else None
 
 
 async def send_bytes(send, body: bytes) -> None:
