@@ -16,7 +16,7 @@ import time
 from collections import defaultdict, deque
 from typing import NamedTuple
 
-from .events import (CLOSED, EPOCH_START_MS, PAUSED, RESUMED, SEQ_LIMIT, Event, epoch_of, event_id, missed,
+from .events import (CLOSED, EPOCH_START, PAUSED, RESUMED, SEQ_LIMIT, Event, epoch_of, event_id, missed,
                      new_epoch)
 from .subscriber import Subscriber
 
@@ -153,7 +153,7 @@ if run_id == ARGV[3] then
 end
 if not seq or seq > tonumber(ARGV[4]) then
   local now = redis.call('TIME')
-  local fresh = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000) - tonumber(ARGV[5])
+  local fresh = tonumber(now[1]) * 100 + math.floor(tonumber(now[2]) / 10000) - tonumber(ARGV[5])
   if epoch and fresh <= tonumber(epoch) then fresh = tonumber(epoch) + 1 end
   epoch = string.format('%d', fresh)
   redis.call('SET', KEYS[4], epoch .. ' ' .. ARGV[3])
@@ -183,7 +183,6 @@ class Publisher:
         self.thread: threading.Thread | None = None
         self.healthy = True
         self.run_id: str | None = None
-        self.errors = (redis.RedisError, OSError)
         # Short timeouts and no retries: a stalled Redis costs this thread half a second, not a request.
         self.client = redis.Redis.from_url(broker.url, socket_timeout=broker.timeout,
                                            socket_connect_timeout=broker.timeout, retry=Retry(NoBackoff(), 0))
@@ -219,7 +218,7 @@ class Publisher:
                 if item:
                     self._send(*item)
                 self._send_gaps()
-            except self.errors as error:
+            except Exception as error:  # Redis is unreachable (or refused the event): never let the thread die
                 if item:
                     with self.lock:
                         self.gaps.add(item[0])
@@ -253,7 +252,7 @@ class Publisher:
         if self.run_id is None:
             self.run_id = self.client.info("server")["run_id"]
         self.script(keys=self.broker.keys(board_id),
-                    args=[body, self.broker.log_size, self.run_id, SEQ_LIMIT, EPOCH_START_MS])
+                    args=[body, self.broker.log_size, self.run_id, SEQ_LIMIT, EPOCH_START])
 
     def _send_gaps(self) -> None:
         while self.gaps:
@@ -261,7 +260,7 @@ class Publisher:
                 board_id = self.gaps.pop()
             try:
                 self._send(board_id, REFRESH_BODY)
-            except self.errors:
+            except Exception:
                 with self.lock:
                     self.gaps.add(board_id)
                 raise

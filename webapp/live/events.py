@@ -1,7 +1,7 @@
 """What a live update is on the wire: events, their ids, and SSE framing.
 
 An event's id says where a browser left off. Ids carry an epoch (when the broker's sequence
-began, in milliseconds) above a per-board counter, so they keep growing across restarts of the
+began) above a per-board counter, so they keep growing across restarts of the
 app and of Redis: a browser holding an id from before a restart never ignores what comes
 next, and the server sees the id is from an older epoch and tells the page to catch up.
 """
@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 
 SEQ_BITS = 24  # events per board per epoch; past that the board starts a new epoch
 SEQ_LIMIT = (1 << SEQ_BITS) - 1
-EPOCH_START_MS = 1_577_836_800_000  # 2020-01-01: epochs fit in 38 bits for a few centuries, ids in 63
+# Epochs count hundredths of a second since 2020 (no app or Redis restarts twice in one): they
+# fit in 39 bits until 2190, so ids stay below 2**63.
+EPOCH_START = 1_577_836_800 * 100
 
 # SSE ends a line at CR, LF or CRLF: any of them in text would start a field of its own
 # (a title holding "\rid: 999999999" would set every open page's last-seen id).
@@ -32,7 +34,7 @@ _last_epoch = 0
 def new_epoch() -> int:
     """An epoch for a sequence starting now, later than any this process made before."""
     global _last_epoch
-    _last_epoch = max(int(time.time() * 1000) - EPOCH_START_MS, _last_epoch + 1)
+    _last_epoch = max(int(time.time() * 100) - EPOCH_START, _last_epoch + 1)
     return _last_epoch
 
 

@@ -68,6 +68,7 @@ class BoardStreams:
                 (b"content-type", b"text/event-stream; charset=utf-8"),
                 (b"cache-control", b"no-cache"),
                 (b"x-accel-buffering", b"no"),
+                (b"x-content-type-options", b"nosniff"),
             ]})
             await send_bytes(send, b"retry: 2000\n: connected\n\n")
             if not replay.live:
@@ -201,5 +202,5 @@ async def send_bytes(send, body: bytes) -> None:
 
 async def plain(send, status: int, message: str) -> None:
     await send({"type": "http.response.start", "status": status,
-                "headers": [(b"content-type", b"text/plain; charset=utf-8")]})
+                "headers": [(b"content-type", b"text/plain; charset=utf-8"), (b"x-content-type-options", b"nosniff")]})
     await send({"type": "http.response.body", "body": message.encode(), "more_body": False})
