@@ -3,6 +3,7 @@ moving and adding cards at once. Before, two workers read the same neighbours an
 key (duplicated positions), and every later drop between two equal keys failed with a 500."""
 import random
 import re
+import sqlite3
 import threading
 import time
 from collections import Counter
@@ -11,11 +12,12 @@ import pytest
 from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from tests.conftest import make_board, make_user
+from tests.conftest import UserClient, make_board, make_user
 from tests.servers import HttpUser, Server
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Card
+from webapp.ordering import key_between
 
 CLIENTS = 20
 SECONDS = 8
@@ -88,3 +90,44 @@ def test_concurrent_moves_and_adds_on_three_workers_keep_positions_unique(worker
         lane = re.search(rf'id="cards-{column_id}"(.*?)</ol>', page, re.S)
         shown = [int(card_id) for card_id in re.findall(r'id="card-(\d+)"', lane.group(1))] if lane else None
         assert shown == expected
+
+
+def test_a_move_reads_its_neighbours_under_the_write_lock(tmp_path):
+    """Another process holds SQLite's write lock and puts a card where a waiting move is about
+    to go. Before, the move read its neighbours outside any transaction, waited only to write,
+    and wrote the key the other card had just taken."""
+    path = tmp_path / "lock.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "s", "TESTING": True,
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "DEV_MAILBOX": False})
+    with app.app_context():
+        db.create_all()
+        board = make_board(make_user("Ada"), columns={"To do": ["One", "Two"], "Doing": ["Three", "Four"]})
+        board_id = board.id
+        ids = {card.title: card.id for column in board.columns for card in column.cards}
+        column_id = board.columns[0].id
+        one, two = (db.session.get(Card, ids[title]).position for title in ("One", "Two"))
+    ada = UserClient(app, "ada@example.com")
+    ada.get(f"/boards/{board_id}")
+
+    other = sqlite3.connect(path, isolation_level=None, timeout=5)
+    other.execute("BEGIN IMMEDIATE")  # the other process's transaction
+    statuses = []
+    mover = threading.Thread(target=lambda: statuses.append(ada.hx(
+        "PATCH", f"/boards/{board_id}/cards/{ids['Four']}/move", data={"column_id": column_id, "position": 1},
+    ).status_code))
+    mover.start()
+    time.sleep(0.5)
+    assert mover.is_alive()  # queued behind the other writer
+    other.execute("UPDATE cards SET column_id = ?, position = ? WHERE id = ?",
+                  (column_id, key_between(one, two), ids["Three"]))  # Three between One and Two
+    other.execute("COMMIT")
+    other.close()
+    mover.join(10)
+    assert statuses == [200]
+    with app.app_context():
+        rows = db.session.execute(select(Card.title, Card.position).where(Card.column_id == column_id)
+                                  .order_by(Card.position)).all()
+        assert [title for title, _ in rows] == ["One", "Four", "Three", "Two"]
+        assert len({key for _, key in rows}) == 4
+        db.session.remove()
+        db.engine.dispose()
