@@ -147,3 +147,18 @@ def test_a_huge_position_goes_to_the_end(app, ada, strict):
                       {"column_id": ada.board.columns["To do"], "position": HUGE[0]})
     assert response.status_code == 200
     assert card_titles(app, ada.board.id, "To do") == ["Two", "Three", "One"]
+
+
+@pytest.mark.parametrize("last", ["%C2%B2", "%D9%A3", "9" * 30])
+def test_an_odd_last_event_id_on_the_stream_is_ignored_not_a_crash(app, ada, last):
+    """`?last=²`: str.isdigit() says yes, int() says no; the stream opens as if none was given."""
+    from tests.test_live import Browser, run, token_for
+
+    async def scenario(streams):
+        browser = Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id))
+        browser.scope["query_string"] += f"&last={last}".encode()
+        await browser.open()
+        assert browser.status == 200
+        await browser.close()
+        assert not browser.task.cancelled() and browser.task.exception() is None
+    run(app, scenario)

@@ -300,3 +300,25 @@ def test_htmx_is_configured_to_work_within_the_policy(ada):
     assert config["includeIndicatorStyles"] is False and config["allowEval"] is False
     assert config["allowScriptTags"] is False
     assert "style" not in config["attributesToSettle"]  # settling would set style attributes
+
+
+def test_the_live_stream_answers_with_nosniff_too(app, ada):
+    """The stream is served beside Flask (webapp/asgi.py), so it sets its own headers."""
+    from tests.test_live import Browser, run, token_for
+
+    async def scenario(streams):
+        for token in (token_for(app, "ada@example.com", ada.board.id), "forged"):
+            browser = Browser(streams, ada.board.id, token)
+            start_seen = []
+            original = browser.send
+
+            async def send(message, original=original):
+                if message["type"] == "http.response.start":
+                    start_seen.append(dict(message["headers"]))
+                await original(message)
+            browser.send = send
+            await browser.open()
+            assert start_seen[0][b"x-content-type-options"] == b"nosniff", browser.status
+            if browser.status == 200:
+                await browser.close()
+    run(app, scenario)

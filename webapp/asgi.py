@@ -70,7 +70,8 @@ class CorkboardASGI:
         """Whether live updates reach this worker's streams (Redis may be down), for operators."""
         status = {**self.broker.status(), "open_streams": self.streams.open_streams}
         await send({"type": "http.response.start", "status": 200 if status["connected"] else 503,
-                    "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store")]})
+                    "headers": [(b"content-type", b"application/json"), (b"cache-control", b"no-store"),
+                                (b"x-content-type-options", b"nosniff")]})
         await send({"type": "http.response.body", "body": json.dumps(status).encode()})
 
     @property
