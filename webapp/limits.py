@@ -132,6 +132,12 @@ CHANGES = ApplicationLimit(
 ).bind(limiter)
 
 
+@limiter.request_filter
+def reading() -> bool:
+    """Every limit here is on changes: pages and fragments (the hot path) skip the limiter."""
+    return request.method not in MUTATIONS
+
+
 def init_app(app) -> None:
     """After the blueprints are registered: it wraps their views."""
     for key, default in DEFAULTS.items():
