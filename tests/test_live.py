@@ -383,3 +383,21 @@ def test_concurrent_moves_end_in_the_same_order_everywhere(app, ada, bob):
     after_reload = [int(card_id) for card_id in re.findall(
         r'data-id="(\d+)"', reloaded.split(f'id="cards-{column}"', 1)[1].split("</ol>", 1)[0])]
     assert on_screen == after_reload and len(after_reload) == 3
+
+
+def test_a_browser_stuck_on_a_quiet_board_is_dropped_at_a_ping(app, ada, bob, monkeypatch):
+    """No events pile up on a quiet board, so the backlog limit never trips: a send that has
+    waited too long ends the stream at the next ping, instead of holding it open for good."""
+    monkeypatch.setattr(live.subscriber, "STUCK_SECONDS", 0.1)
+    join_board(app, ada, "bob@example.com", "viewer")
+
+    async def scenario(streams):
+        slow = await SlowBrowser(streams, ada.board.id, token_for(app, "bob@example.com", ada.board.id)).open()
+        await slow.frame_named("presence")
+        slow.stall()
+        streams.broker.publish(ada.board.id, "board", "one change")  # its send waits
+        await asyncio.sleep(0.2)
+        streams._ping_all()
+        await asyncio.wait_for(slow.task, 5)  # dropped
+        assert streams.open_streams == 0
+    run(app, scenario)

@@ -10,6 +10,8 @@ from .tokens import TOKEN_SECONDS, serializer
 # Events a stream may fall behind a send that waits (a browser that stopped reading) before it
 # is dropped; once the browser reads again it reconnects and catches up from the board's log.
 BACKLOG_LIMIT = 200
+# How long a send may wait before the stream is dropped, on a quiet board too (checked at pings).
+STUCK_SECONDS = 60
 
 
 class Subscriber:
@@ -24,7 +26,7 @@ class Subscriber:
     """
 
     __slots__ = ("board_id", "user_id", "name", "last_id", "secret_key", "login_id", "send", "backlog", "busy",
-                 "closing", "ended", "writer", "token_due")
+                 "closing", "ended", "writer", "token_due", "waiting_since")
 
     def __init__(self, board_id: int, user_id: int, name: str, last_id: int | None, secret_key: str = "",
                  login_id: int | None = None):
@@ -42,13 +44,15 @@ class Subscriber:
         self.ended: asyncio.Future = loop.create_future()
         self.writer: asyncio.Task | None = None  # finishing a send that had to wait
         self.token_due = loop.time() + TOKEN_SECONDS / 3
+        self.waiting_since = 0.0  # when the send still in progress began to wait
 
     def deliver(self, event) -> None:
         """Send the event to this stream now, or after what is still being sent."""
         if self.closing:
             return
         if self.busy:
-            if self.send is not None and len(self.backlog) >= BACKLOG_LIMIT:
+            if self.send is not None and (len(self.backlog) >= BACKLOG_LIMIT or (
+                    event is PING and self.writer is not None and loop_time() - self.waiting_since > STUCK_SECONDS)):
                 self.drop()
                 return
             self.backlog.append(event)
@@ -62,6 +66,7 @@ class Subscriber:
                 return
             if unfinished is not None:
                 self.busy = True
+                self.waiting_since = loop_time()
                 self.writer = asyncio.ensure_future(self._catch_up(unfinished))
                 return
         if self.closing:
