@@ -172,3 +172,15 @@ def test_an_operator_sees_whether_live_updates_flow(served, private_redis):
         time.sleep(0.1)
     code, body = status()
     assert code == 503 and body["connected"] is False
+
+
+def test_a_broker_that_fails_costs_a_live_update_never_a_saved_change(app, ada, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError("the broker is broken")
+
+    monkeypatch.setattr(app.extensions["live"], "publish", broken)
+    response = ada.hx("POST", f"{ada.board.column_url('Doing')}/cards", {"title": "Saved anyway"})
+    assert response.status_code == 200 and ">Saved anyway</a>" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(db.select(Card.id).where(Card.title == "Saved anyway"))
+    assert "not published" in caplog.text

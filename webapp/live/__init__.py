@@ -9,6 +9,7 @@ Events carry ids (`events`). Each board keeps a bounded log; a browser that reco
 Last-Event-ID and gets what it missed, or a "refresh" event when the gap is too old or the id
 is from before a restart. Stream links carry signed tokens (`tokens`).
 """
+import logging
 import os
 
 from flask import current_app, render_template
@@ -27,8 +28,20 @@ def init_app(app) -> None:
     app.extensions["live"] = RedisBroker(url, prefix=prefix) if url else MemoryBroker()
 
 
+log = logging.getLogger(__name__)
+
+
 def broker():
     return current_app.extensions["live"]
+
+
+def _publish(board_id: int, name: str, data: str = "", user_id: int | None = None) -> None:
+    """Hand the event to the broker. The change is committed: whatever goes wrong here costs a
+    live update (the board reloads later), never an error for a change that was saved."""
+    try:
+        broker().publish(board_id, name, data, user_id)
+    except Exception:
+        log.exception("Live update for board %s not published", board_id)
 
 
 # Publishing, from Flask views, after the transaction has committed. None of these waits for
@@ -43,15 +56,15 @@ def publish_board(board_id: int, template: str, **context) -> str:
     rendering, so that a browser never replaces a newer state with an older one."""
     version = board_version(board_id)
     html = render_with_placeholder_token(lambda: render_template(template, **context), token="")
-    broker().publish(board_id, "board", f"<!--v:{version}-->\n{html}")
+    _publish(board_id, "board", f"<!--v:{version}-->\n{html}")
     return html
 
 
 def refresh_board(board_id: int) -> None:
     """Ask every open board to reload its columns (a change touching many cards)."""
-    broker().publish(board_id, "refresh")
+    _publish(board_id, "refresh")
 
 
 def revoke(board_id: int, user_id: int) -> None:
     """End the user's open streams of the board at once (they were removed from it)."""
-    broker().publish(board_id, "revoke", user_id=user_id)
+    _publish(board_id, "revoke", user_id=user_id)
