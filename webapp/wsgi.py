@@ -200,6 +200,8 @@ class FlaskInThreads:
             endpoint, _ = self.flask_app.url_map.bind_to_environ(environ).match(method=method)
         except (HTTPException, RequestRedirect):
             return True
+        except Exception:  # whatever else is odd about it, Flask will judge it with its body
+            return False
         return self.needs_login(endpoint) and not self.has_session_cookie(environ)
 
     def needs_login(self, endpoint: str) -> bool:
