@@ -9,6 +9,8 @@ import time
 import uuid
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from sqlalchemy import select
@@ -316,6 +318,39 @@ def test_a_chunked_body_reaches_flask_with_its_length(app, echo):
     body = b"c" * 700_000
     assert put_through(front, [body], chunked=True) == [200]
     assert echo == [(str(len(body)), "BufferedRandom", body)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(min_value=0, max_value=300_000), min_size=1, max_size=6),
+       piece=st.integers(min_value=1, max_value=70_000), chunked=st.booleans(),
+       memory_body=st.sampled_from([0, 1000, 100_000, 512 * 1024]), budget=st.sampled_from([0, 150_000, 10**9]))
+def test_flask_gets_every_body_exactly_whatever_its_pieces_and_the_budgets(app, echo, sizes, piece, chunked,
+                                                                          memory_body, budget):
+    echo.clear()
+    front = FlaskInThreads(app, memory_body=memory_body, memory_budget=budget)
+    bodies = [bytes([65 + n % 26]) * size for n, size in enumerate(sizes)]
+
+    async def one(body):
+        queue = asyncio.Queue()
+        pieces = [body[i:i + piece] for i in range(0, len(body), piece)] or [b""]
+        for n, part in enumerate(pieces):
+            queue.put_nowait({"type": "http.request", "body": part, "more_body": n < len(pieces) - 1})
+        headers = [(b"transfer-encoding", b"chunked")] if chunked else [(b"content-length", str(len(body)).encode())]
+        scope = {"type": "http", "method": "PUT", "path": "/test/echo", "query_string": b"", "http_version": "1.1",
+                 "headers": headers, "root_path": "", "server": ("localhost", 80)}
+        sent = []
+
+        async def send(message):
+            sent.append(message)
+        await front(scope, queue.get, send)
+        return sent[0]["status"]
+
+    async def all_of_them():
+        return await asyncio.gather(*(one(body) for body in bodies))
+    assert asyncio.run(all_of_them()) == [200] * len(bodies)
+    assert sorted(content for *_, content in echo) == sorted(bodies)
+    assert sorted(int(length or 0) for length, *_ in echo) == sorted(sizes)
+    assert front.in_memory == 0
 
 
 def test_large_bodies_are_spooled_in_the_configured_folder(app, tmp_path):
