@@ -282,6 +282,26 @@ def test_a_flood_of_changes_is_stopped_per_user(app):
     assert bob.hx("POST", "/boards/", {"title": "Mine"}).status_code < 400
 
 
+def test_uploads_are_limited_by_size_per_user(app, tmp_path):
+    """Disk is finite: each user's uploads count by their megabytes."""
+    import io
+    app.config["RATELIMIT_UPLOAD_MB_PER_USER"] = "3 per hour"
+    with app.app_context():
+        board = make_board(make_user("Ada"))
+        url = f"/boards/{board.id}/cards/{board.columns[0].cards[0].id}/attachments"
+    ada = UserClient(app, "ada@example.com")
+
+    def upload(name):
+        data = {"files": [(io.BytesIO(b"x" * (3 * 2**19)), name)]}  # 1.5 MiB: counts as 2
+        return ada.hx("POST", url, data, content_type="multipart/form-data")
+    assert upload("first.txt").status_code == 200
+    refused = upload("second.txt")
+    assert refused.status_code == 429
+    assert "Too much uploaded in a short time. Try again in 60 minutes." in refused.get_data(as_text=True)
+    page = ada.get(url.rsplit("/attachments", 1)[0]).get_data(as_text=True)
+    assert "first.txt" in page and "second.txt" not in page
+
+
 # --- Redis: shared by every worker, and its outage is nobody's error ----------------------------
 
 def free_port() -> int:

@@ -32,6 +32,8 @@ DEFAULTS = {
     "RATELIMIT_SIGNUP_PER_ACCOUNT": "3 per hour",
     # Wrong current passwords in the change-password form (a stolen session guessing it).
     "RATELIMIT_PASSWORD_CHANGE_PER_USER": "10 per 15 minutes",
+    # Megabytes of uploads per user: disk is finite, and 600 changes a minute could be 600 files.
+    "RATELIMIT_UPLOAD_MB_PER_USER": "1000 per hour",
     # Invitations per owner.
     "RATELIMIT_INVITE_PER_USER": "50 per hour",
     # Any change (POST, PUT, PATCH, DELETE) per user, or per client when logged out. Generous:
@@ -89,6 +91,11 @@ def mail_sent(response) -> bool:
     return response.status_code == 303
 
 
+def megabytes_sent() -> int:
+    """What an upload costs against its limit: its size, in started MiB."""
+    return max(1, -(-(request.content_length or 0) // 2**20))
+
+
 def went_through(response) -> bool:
     """Not refused (a form error, a limit): what was asked for was done, its email sent."""
     return response.status_code < 400
@@ -100,12 +107,13 @@ class Rule:
     by: Callable[[], str]
     counts: Callable | None = None  # which responses count; None: every request does
     message: str = "Too many attempts."
+    cost: Callable[[], int] | int = 1
 
     def limit(self):
         # Built once per process, not per app: the limiter keeps its rules by identity.
         return limiter.limit(
             lambda: current_app.config[self.setting], key_func=self.by, methods=["POST"],
-            deduct_when=self.counts, scope=self.setting.lower(), error_message=self.message)
+            deduct_when=self.counts, scope=self.setting.lower(), error_message=self.message, cost=self.cost)
 
 
 LIMITS = {
@@ -123,6 +131,8 @@ LIMITS = {
     ],
     "auth.change_password": [Rule("RATELIMIT_PASSWORD_CHANGE_PER_USER", user_or_client, refused_login)],
     "members.invite": [Rule("RATELIMIT_INVITE_PER_USER", user_or_client)],
+    "attachments.create": [Rule("RATELIMIT_UPLOAD_MB_PER_USER", user_or_client, went_through,
+                                "Too much uploaded in a short time.", megabytes_sent)],
 }
 ROUTE_LIMITS = {endpoint: [rule.limit() for rule in rules] for endpoint, rules in LIMITS.items()}
 
