@@ -167,6 +167,9 @@ def init_app(app) -> None:
         limiter.init_app(app)  # records that it is off
         return
     limiter.limit_manager.set_application_limits([CHANGES])
+    # The limiter is one object per process; an app bound to it brings a fresh storage, which
+    # must not inherit "storage unreachable" from an earlier app's (tests build many apps).
+    limiter._storage_dead = False
     limiter.init_app(app)
     for endpoint, limits in ROUTE_LIMITS.items():
         view = app.view_functions[endpoint]
