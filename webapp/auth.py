@@ -40,7 +40,6 @@ LOGIN_IDLE_TIMEOUT = timedelta(days=7)
 LOGIN_TOUCH_INTERVAL = timedelta(minutes=1)
 
 
-
 class CurrentUser(UserMixin):
     """The logged-in account as requests use it: who they are and which login this is, nothing
     to change through it. Loaded as a plain row on every request, a fraction of an ORM object's

@@ -4,7 +4,8 @@ A browser sends the same session cookie with request after request until the ses
 Checking it (signature, base64, zlib, JSON) is a measurable part of serving a cached board page,
 so a cookie that checked out is remembered with what it holds, for as long as it is valid.
 Only a cookie identical to one that passed the check is taken from memory: nothing unsigned
-gets in this way.
+gets in this way. Remembering a cookie never keeps a login alive: the login it names is looked
+up on every request (webapp/auth.py `load_user`), so logging out ends it at once.
 """
 import copy
 import time
