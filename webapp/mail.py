@@ -202,7 +202,7 @@ class Outbox:
                           ", ".join(envelope.recipients))
                 return False
             heapq.heappush(self._queue, (time.monotonic(), next(self._order), envelope))
-            self._condition.notify()
+            self._condition.notify_all()  # wait_idle waits on the same condition as the workers
             return True
 
     def _next(self) -> Envelope:
