@@ -305,3 +305,88 @@ def test_keys_sort_alike_under_the_locale_collations_of_postgresql(backend):
             rows = db.session.scalars(text(f'SELECT k FROM unnest(CAST(:keys AS text[])) AS k '
                                            f'ORDER BY k COLLATE "{collation}"'), {"keys": keys}).all()
             assert rows == ordered, collation
+
+
+def test_concurrent_moves_adds_and_column_moves_from_threads_keep_positions_unique(backend):
+    """Eight people at once on one board, card moves, adds and column moves mixed: no error (a
+    deadlock between a column's lock and its board's would be a 500) and no duplicated key. The
+    threads share one interpreter, so races are rarer here than across workers: the deterministic
+    cases are the test below and tests/test_sqlite_workers.py."""
+    import threading
+    import time
+    board_id, columns = board_with(backend, {"To do": [f"Task {n}" for n in range(10)],
+                                             "Doing": [f"Work {n}" for n in range(5)], "Done": []})
+    with backend.app_context():
+        card_ids = list(db.session.scalars(select(Card.id)))
+    statuses, lock = [], threading.Lock()
+    deadline = time.monotonic() + 4
+
+    def person(seed):
+        rng = random.Random(seed)
+        user = UserClient(backend, "ada@example.com")
+        user.get(f"/boards/{board_id}")
+        while time.monotonic() < deadline:
+            roll = rng.random()
+            if roll < 0.7:
+                response = user.hx("PATCH", f"/boards/{board_id}/cards/{rng.choice(card_ids)}/move",
+                                   data={"column_id": rng.choice(list(columns.values())),
+                                         "position": rng.choice([0, 1, 2, 50])})
+            elif roll < 0.9:
+                response = user.hx("POST", f"/boards/{board_id}/columns/{rng.choice(list(columns.values()))}/cards",
+                                   data={"title": f"New {seed}"})
+            else:
+                response = user.hx("PATCH", f"/boards/{board_id}/columns/{rng.choice(list(columns.values()))}/move",
+                                   data={"position": rng.choice([0, 1, 2])})
+            with lock:
+                statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=person, args=(seed,)) for seed in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert len(statuses) > 40 and set(statuses) == {200}, sorted(set(statuses))
+    with backend.app_context():
+        for model, parent in ((Card, Card.column_id), (BoardColumn, BoardColumn.board_id)):
+            duplicated = db.session.execute(select(parent, model.position, func.count())
+                                            .group_by(parent, model.position).having(func.count() > 1)).all()
+            assert duplicated == []
+
+
+def test_on_postgresql_a_move_waits_for_another_writer_of_its_column(backend):
+    """Another transaction is putting a card between One and Two. Before, a move to the same
+    spot neither waited nor saw it, and both cards got the same key."""
+    if not backend.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("PostgreSQL's row locks; SQLite's write lock is tested in test_sqlite_workers.py")
+    import threading
+    import time
+
+    import psycopg
+    from webapp.ordering import key_between
+    board_id, columns = board_with(backend, {"To do": ["One", "Two"], "Doing": ["Three", "Four"]})
+    column_id = columns["To do"]
+    with backend.app_context():
+        ids = {card.title: card.id for card in db.session.scalars(select(Card))}
+        one, two = (db.session.get(Card, ids[title]).position for title in ("One", "Two"))
+    ada = UserClient(backend, "ada@example.com")
+    ada.get(f"/boards/{board_id}")
+    other = psycopg.connect(POSTGRES.replace("+psycopg", ""))
+    # What a move made by another worker does: lock the column, then write between its neighbours.
+    other.execute("SELECT id FROM columns WHERE id = %s FOR NO KEY UPDATE", (column_id,))
+    other.execute("UPDATE cards SET column_id = %s, position = %s WHERE id = %s",
+                  (column_id, key_between(one, two), ids["Three"]))
+    statuses = []
+    mover = threading.Thread(target=lambda: statuses.append(ada.hx(
+        "PATCH", f"/boards/{board_id}/cards/{ids['Four']}/move", data={"column_id": column_id, "position": 1},
+    ).status_code))
+    mover.start()
+    time.sleep(0.5)
+    other.commit()
+    other.close()
+    mover.join(10)
+    assert statuses == [200]
+    with backend.app_context():
+        rows = db.session.execute(select(Card.title, Card.position).where(Card.column_id == column_id)
+                                  .order_by(Card.position)).all()
+        assert [title for title, _ in rows] == ["One", "Four", "Three", "Two"]
+        assert len({key for _, key in rows}) == 4

@@ -136,9 +136,12 @@ def lock_parent(session: Session, parent, parent_id: int) -> None:
     Reading the neighbours and then writing between them must not interleave with another
     writer doing the same, or both write the same key. SQLite takes its database-wide write
     lock when a mutating request begins (webapp/sqlite_lock.py); PostgreSQL and MariaDB lock
-    the parent row (the column, board or card) here until the transaction ends."""
+    the parent row (the column, board or card) here until the transaction ends. On PostgreSQL
+    it is FOR NO KEY UPDATE, which rows referencing the parent (an activity of the board, a card
+    of the column) do not wait for: with FOR UPDATE a column moved while a card moved into it
+    could deadlock."""
     if session.get_bind().dialect.name != "sqlite":
-        session.execute(select(parent.id).where(parent.id == parent_id).with_for_update())
+        session.execute(select(parent.id).where(parent.id == parent_id).with_for_update(key_share=True))
 
 
 def fresh(session: Session, statement):
