@@ -1,5 +1,5 @@
-"""Rate limits: on guessing passwords, on flooding someone with mail, on signups, invitations
-and floods of changes. Every limit is in the table below, applied by endpoint name, so the
+"""Rate limits: on guessing passwords, on flooding someone with mail, on signups, invitations,
+uploads and floods of changes. Every limit is in the table below, applied by endpoint name, so the
 views they guard stay as they are.
 
 Counts are kept in Redis when REDIS_URL is set (shared by every worker and machine), else in
@@ -74,7 +74,8 @@ def client() -> str:
 
 def account_in_form() -> str:
     """The address typed in the form, as the forms normalise it: the account being tried."""
-    return "account:" + request.form.get("email", "").strip().lower()
+    # No address is longer than 254 characters; a longer "address" must not make a longer key.
+    return "account:" + request.form.get("email", "").strip().lower()[:254]
 
 
 def user_or_client() -> str:
