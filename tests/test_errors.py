@@ -162,3 +162,21 @@ def test_an_odd_last_event_id_on_the_stream_is_ignored_not_a_crash(app, ada, las
         await browser.close()
         assert not browser.task.cancelled() and browser.task.exception() is None
     run(app, scenario)
+
+
+@pytest.mark.parametrize("method, path, data", [
+    ("POST", "/columns/{column}/cards", {"title": "a\x00b"}),
+    ("PUT", "/cards/{card}", {"title": "One", "description": "x\x00"}),
+    ("POST", "/labels", {"name": "Bug\x00", "color": "red"}),
+    ("POST", "/cards/{card}/comments", {"body": "hi\x00"}),
+    ("GET", "?q=a%00b", None),
+    ("GET", "/activity?x%00=1", None),
+])
+def test_a_nul_character_is_refused_with_422(app, ada, strict, method, path, data):
+    """PostgreSQL refuses U+0000 in text (a 500 at the commit); SQLite would keep it."""
+    url = ada.board.url + path.format(column=ada.board.columns["To do"], card=ada.board.cards["One"])
+    response = ada.hx(method, url, data)
+    assert response.status_code == 422
+    assert "NUL character" in response.get_data(as_text=True)
+    assert "\x00" not in ada.get(ada.board.url).get_data(as_text=True)
+    assert card_titles(app, ada.board.id, "To do") == ["One", "Two", "Three"]

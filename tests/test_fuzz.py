@@ -202,7 +202,7 @@ def tiny_png() -> bytes:
 
 # What an upload field may carry: nothing, an empty file, a real image, bytes that claim to be one.
 uploads = st.sampled_from([None, ("", b""), ("a.png", tiny_png()), ("b.png", b"\x89PNG not really"),
-                           ("../../x.html", b"<script>1</script>"), ("\r\n.txt", b"x")])
+                           ("../../x.html", b"<script>1</script>"), ("\r\n.txt", b"x"), ("a\x00.txt", b"x")])
 
 
 def send(world, who, method, url, query, form, htmx, upload=None):

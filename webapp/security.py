@@ -58,6 +58,7 @@ class IdConverter(BaseConverter):
 def init_app(app: Flask) -> None:
     # Rules pick their converter when they are added: this must run before any blueprint.
     app.url_map.converters["int"] = IdConverter
+    app.before_request(refuse_nul_characters)
     app.after_request(add_security_headers)
 
 
@@ -67,6 +68,18 @@ def add_security_headers(response):
     if request.is_secure:
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
+
+
+def refuse_nul_characters():
+    """No text field has a use for U+0000, and PostgreSQL refuses it in text columns (a 500 at
+    the commit), SQLite keeps it and the filesystem chokes on it: refuse it on the way in, in
+    the path, the query string or a urlencoded form. (Multipart bodies are uploads, read only
+    by the views that take them, after they have checked who is asking.)"""
+    fields = [*request.args.items(multi=True)]
+    if request.mimetype == "application/x-www-form-urlencoded":
+        fields += request.form.items(multi=True)
+    if "\x00" in request.path or any("\x00" in name or "\x00" in value for name, value in fields):
+        abort(422, "Text cannot contain the NUL character (U+0000).")
 
 
 def parse_id(value) -> int | None:
