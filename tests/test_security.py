@@ -266,6 +266,11 @@ def test_hsts_only_over_https(app):
     assert "Strict-Transport-Security" not in client.get("/login").headers
 
 
+def test_hsts_behind_a_proxy_that_ends_tls(app):
+    app.config["PUBLIC_URL"] = "https://corkboard.example"
+    assert app.test_client().get("/login").headers["Strict-Transport-Security"].startswith("max-age=")
+
+
 INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.IGNORECASE)
 INLINE_HANDLER = re.compile(r"<[a-z][^>]*\son[a-z]+\s*=", re.IGNORECASE)
 INLINE_STYLE = re.compile(r"<(style\b|[a-z][^>]*\sstyle\s*=)", re.IGNORECASE)

@@ -1,16 +1,18 @@
-"""What every response tells the browser, and which numbers may name a row.
+"""What every response tells the browser, which numbers may name a row, and text no field holds.
 
 Headers: a Content-Security-Policy that lets the page run only our own scripts and styles
 (no inline script or handler, no eval), load images only from us, and never be framed; no
-MIME sniffing; no referrer sent to other sites; HSTS once the site is reached over HTTPS.
+MIME sniffing; no referrer sent to other sites; HSTS once the site is reached over HTTPS
+(directly, or behind a proxy that ends TLS when PUBLIC_URL says https://).
 A view that needs a stricter policy (an attachment served inline, a reset link's page) sets
 its own header and keeps it.
 
 Ids: database ids are signed 64-bit integers. A larger number in a URL names no row (404),
 and a query or form field that cannot name a row is refused with 422, before it reaches
-SQLite or PostgreSQL, which would overflow on it and answer 500.
+SQLite or PostgreSQL, which would overflow on it and answer 500. Likewise a NUL character,
+which PostgreSQL cannot store in text.
 """
-from flask import Flask, abort, request
+from flask import Flask, abort, current_app, request
 from werkzeug.routing import BaseConverter
 
 MAX_ID = 2**63 - 1
@@ -65,7 +67,7 @@ def init_app(app: Flask) -> None:
 def add_security_headers(response):
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
-    if request.is_secure:
+    if request.is_secure or (current_app.config.get("PUBLIC_URL") or "").startswith("https://"):
         response.headers.setdefault("Strict-Transport-Security", HSTS)
     return response
 
