@@ -23,6 +23,7 @@ from .forms import AttachmentForm
 from .hypermedia import invalid, page_or_partial, updated
 from .models import Attachment, Board, Card
 from .queries import card_face
+from .wsgi import takes_files
 
 bp = Blueprint("attachments", __name__, url_prefix="/boards/<int:board_id>")
 bp.before_request(require_login)
@@ -56,6 +57,7 @@ def index(board_id: int, card_id: int):
 
 
 @bp.post("/cards/<int:card_id>/attachments")
+@takes_files
 def create(board_id: int, card_id: int):
     board, card = get_card_or_404(board_id, card_id, "editor")
     form = AttachmentForm()

@@ -20,9 +20,9 @@ from . import config
 from .auth import require_login
 from .hypermedia import MethodOverrideMiddleware
 
-# How long a request body that will not be used is still received (and dropped) after the
-# response, at most: Hypercorn closes the connection as soon as the response is out.
-DISCARD_SECONDS = 5
+# How long the rest of a request body that will not be used is still received (and dropped)
+# after the response has gone out, at most, before the connection is closed.
+DISCARD_SECONDS = 2
 # A response up to this size is built whole in the Flask thread and sent by the event loop in
 # one go; a larger one (a big attachment) streams from the thread chunk by chunk.
 BUFFERED_BODY = 256 * 1024
@@ -66,27 +66,37 @@ class FlaskInThreads:
         declared = _content_length(scope)
         chunked = "HTTP_TRANSFER_ENCODING" in environ
         limit = self.limit_for(environ)
+        if declared is not None and limit is not None and declared > self.judged_above():
+            limit = self.limit_for_large(environ, limit)
         body, reserved, unread = None, 0, True
-        if declared is not None and declared > limit:
-            self.too_large(environ, declared)  # Flask answers 413 without reading anything
-        elif declared is not None and declared > self.memory_body and self.answers_without_body(environ):
+        if limit is None:  # Flask will answer without it
             environ["CONTENT_LENGTH"] = "0"
+        elif declared is not None and declared > limit:
+            self.too_large(environ, declared)  # Flask answers 413 without reading anything
         else:
             read = await self.read_body(receive, declared, limit, environ if chunked else None)
             if read is None:  # the client left before it had sent the whole body
                 return
-            body, size, reserved, unread = read
-            if declared is not None or chunked or size:
-                environ["CONTENT_LENGTH"] = str(size)
-                environ.pop("HTTP_TRANSFER_ENCODING", None)  # what Flask reads is no longer chunked
-            if size > limit:
+            body, size, reserved, unread, verdict = read
+            if verdict is UNUSED:
+                environ["CONTENT_LENGTH"] = "0"
+                environ.pop("HTTP_TRANSFER_ENCODING", None)
+            elif verdict is TOO_LARGE:
                 self.too_large(environ, size)
-            elif body is not None:
-                environ["wsgi.input"] = body
-        # Whatever of the body is left unread is received and dropped, until Hypercorn closes the
-        # connection after the response. Left in its queue, it would block Hypercorn's reading of
-        # the connection for good: the response never finishes closing, and a client still
-        # sending waits until its own timeout (an oversized chunked body "hung").
+            else:
+                if declared is not None or chunked or size:
+                    environ["CONTENT_LENGTH"] = str(size)
+                    environ.pop("HTTP_TRANSFER_ENCODING", None)  # what Flask reads is no longer chunked
+                if body is not None:
+                    environ["wsgi.input"] = body
+        # Whatever of the body is left unread is received and dropped. Left in Hypercorn's queue, it
+        # would block Hypercorn's reading of the connection for good: the response never finishes
+        # closing, and a client still sending waits until its own timeout (an oversized chunked
+        # body "hung"). Once the response is out, Hypercorn closes the connection; bytes still
+        # arriving then make the client's system reset it, and a client that sends its whole body
+        # before it reads (most do) would never see the answer. So a response of known length goes
+        # out at once but is only ended once the body is dropped (at most DISCARD_SECONDS), as a
+        # web server's "lingering close" does: the connection even stays open if the body ended.
         discarding = asyncio.ensure_future(_discard_body(receive)) if unread else None
         try:
             try:
@@ -102,23 +112,45 @@ class FlaskInThreads:
                 return
             status, headers, content = response
             await send({"type": "http.response.start", "status": status, "headers": headers})
+            if discarding is not None and not discarding.done() and any(
+                    name == b"content-length" for name, _ in headers):
+                await send({"type": "http.response.body", "body": content, "more_body": True})
+                await _wait_briefly(discarding)
+                content = b""
             await send({"type": "http.response.body", "body": content, "more_body": False})
         finally:
             if discarding is not None:
-                try:
-                    await asyncio.wait_for(discarding, DISCARD_SECONDS)  # cancelled if it takes longer
-                except Exception:  # a client that never stops sending, or a connection already gone
-                    pass
+                await _wait_briefly(discarding)  # ends when Hypercorn has closed the connection
+                discarding.cancel()
 
     def limit_for(self, environ: dict) -> int:
-        """The largest body this request may have. A urlencoded form is read whole into memory by
-        Werkzeug, several copies of it (bytes, text, values), so it may be no larger than Flask's
-        limit for a form field held in memory (MAX_FORM_MEMORY_SIZE, 500 kB): the longest
-        description in the most escaped script is a fraction of that."""
+        """The largest body this request may have, before its page is known. A urlencoded form is
+        read whole into memory by Werkzeug, several copies of it (bytes, text, values), so it may
+        be no larger than Flask's limit for a form field held in memory (MAX_FORM_MEMORY_SIZE,
+        500 kB): the longest description in the most escaped script is a fraction of that."""
         form_limit = self.flask_app.config.get("MAX_FORM_MEMORY_SIZE")
         if form_limit is not None and environ.get("CONTENT_TYPE", "").startswith("application/x-www-form-urlencoded"):
             return min(self.max_body_size, form_limit)
         return self.max_body_size
+
+    def judged_above(self) -> int:
+        """A body larger than this is judged by its page before it is read (see limit_for_large)."""
+        return min(self.memory_body, self.flask_app.config.get("MAX_FORM_MEMORY_SIZE") or math.inf)
+
+    def limit_for_large(self, environ: dict, limit: int) -> int | None:
+        """The limit for a large body, once its page is known: None if Flask will answer without
+        reading it (see endpoint_for); a form's limit for a page that takes no files
+        (marked with `takes_files`); else `limit`. A page of forms needs no more than a form."""
+        endpoint = self.endpoint_for(environ)
+        if endpoint is None or (self.needs_login(endpoint) and not self.has_session_cookie(environ)):
+            return None
+        if not endpoint:  # a URL Werkzeug could not even match: Flask will judge it
+            return limit
+        form_limit = self.flask_app.config.get("MAX_FORM_MEMORY_SIZE")
+        view = self.flask_app.view_functions.get(endpoint)
+        if form_limit is not None and not getattr(view, "takes_files", False):
+            return min(limit, form_limit)
+        return limit
 
     def too_large(self, environ: dict, size: int) -> None:
         """Have Flask answer 413 (its own page, fragment or JSON) without reading the body: a length
@@ -129,11 +161,12 @@ class FlaskInThreads:
         environ["wsgi.input"] = BytesIO()
 
     async def read_body(self, receive, declared: int | None, limit: int, chunked_environ: dict | None):
-        """(body as a readable file, its size, bytes of the memory budget it holds, whether some of
-        it is left unread), or None if the client disconnected. Reading stops once the size passes
-        the limit (the size tells Flask to answer 413), or when a large chunked body turns out to
-        be one Flask will not read (size 0)."""
-        chunks, size, reserved, file, unread = [], 0, 0, None, False
+        """(body as a readable file or None, its size, bytes of the memory budget it holds, whether
+        some of it is left unread, READ, TOO_LARGE or UNUSED), or None if the client disconnected.
+        Reading stops once the size passes the limit (TOO_LARGE). A chunked body, of unknown size
+        until it ends, is judged by its page once it is large: UNUSED if Flask will not read it."""
+        chunks, size, reserved, file, unread, verdict = [], 0, 0, None, False, READ
+        judged_above = self.judged_above() if chunked_environ is not None else math.inf
         if declared is not None and declared <= self.memory_body and self.in_memory + declared <= self.memory_budget:
             reserved = declared
             self.in_memory += reserved
@@ -147,15 +180,19 @@ class FlaskInThreads:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 unread = message.get("more_body", False)
+                if size > judged_above:
+                    judged_above = math.inf
+                    limit = self.limit_for_large(chunked_environ, limit)
+                    if limit is None:
+                        verdict = UNUSED
+                        break
                 if size > limit:
+                    verdict = TOO_LARGE
                     break
                 if file is None and size > reserved:
                     if size <= self.memory_body and self.in_memory + size - reserved <= self.memory_budget:
                         self.in_memory += size - reserved
                         reserved = size
-                    elif chunked_environ is not None and self.answers_without_body(chunked_environ):
-                        size = 0
-                        break
                     else:  # onto disk, chunk by chunk: no buffer grows, so nothing is left fragmented
                         file = self.spool_file()
                         file.writelines(chunks)
@@ -166,7 +203,7 @@ class FlaskInThreads:
                     file.write(chunk)
                 elif chunk:
                     chunks.append(chunk)
-                if not message.get("more_body"):
+                if not unread:
                     break
         except BaseException as error:
             self.in_memory -= reserved
@@ -177,20 +214,20 @@ class FlaskInThreads:
             raise
         if file is not None:
             file.seek(0)
-            return file, size, reserved, unread
-        if not chunks:  # no body, as for most requests: the environ's empty stream will do
-            return None, size, reserved, unread
-        return BytesIO(chunks[0] if len(chunks) == 1 else b"".join(chunks)), size, reserved, unread
+        elif chunks:
+            file = BytesIO(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+        # else no body, as for most requests: the environ's empty stream will do
+        return file, size, reserved, unread, verdict
 
     def spool_file(self):
         self.spooled += 1
         return tempfile.TemporaryFile(dir=self.spool_folder, prefix="corkboard-body-")
 
-    def answers_without_body(self, environ: dict) -> bool:
-        """Whether Flask will answer this request without reading its body: there is no page at
-        this URL for this method (404, 405, or a redirect to another URL), or the page needs an
-        account and the request carries no session or remember-me cookie (Flask sends it to the
-        login page or refuses it, CSRF first)."""
+    def endpoint_for(self, environ: dict) -> str | None:
+        """The endpoint Flask will route this request to; None when there is no page at this URL
+        for this method (Flask answers 404, 405, or redirects to another URL) and so Flask will
+        not read the body. A page that needs an account (needs_login), asked without a session or
+        remember-me cookie, is sent to the login page or refused (CSRF first): no body read either."""
         method = environ["REQUEST_METHOD"]
         if method == "POST" and "_method=" in environ["QUERY_STRING"]:  # as MethodOverrideMiddleware does
             override = parse_qs(environ["QUERY_STRING"]).get("_method", [""])[0].upper()
@@ -199,10 +236,10 @@ class FlaskInThreads:
         try:
             endpoint, _ = self.flask_app.url_map.bind_to_environ(environ).match(method=method)
         except (HTTPException, RequestRedirect):
-            return True
+            return None
         except Exception:  # whatever else is odd about it, Flask will judge it with its body
-            return False
-        return self.needs_login(endpoint) and not self.has_session_cookie(environ)
+            return ""
+        return endpoint
 
     def needs_login(self, endpoint: str) -> bool:
         blueprint = endpoint.rpartition(".")[0]
@@ -248,6 +285,9 @@ class FlaskInThreads:
                 iterable.close()
 
 
+READ, TOO_LARGE, UNUSED = "read", "too large", "unused"  # what became of a request body
+
+
 class _ClientLeft(Exception):
     """The client disconnected while its request body was being read."""
 
@@ -262,11 +302,28 @@ def _content_length(scope) -> int | None:
     return None
 
 
+def takes_files(view):
+    """Marks a view that takes uploads: its requests may carry bodies up to MAX_CONTENT_LENGTH.
+    Any other page's body may be no larger than a form (MAX_FORM_MEMORY_SIZE); a larger one is
+    refused with 413 before it is read."""
+    view.takes_files = True
+    return view
+
+
+async def _wait_briefly(discarding) -> None:
+    """Wait for the body to be dropped, at most DISCARD_SECONDS; it goes on being dropped after
+    that, for Hypercorn can only close the connection while its queue is being emptied."""
+    await asyncio.wait({discarding}, timeout=DISCARD_SECONDS)
+
+
 async def _discard_body(receive) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect" or not message.get("more_body"):
-            return
+    try:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect" or not message.get("more_body"):
+                return
+    except Exception:  # the connection is gone
+        return
 
 
 def _send_from_thread(loop, send, message):
