@@ -100,3 +100,28 @@ def test_the_board_says_live_updates_are_paused_while_redis_is_down_and_catches_
             context.close()
     finally:
         redis.stop()
+
+
+def test_a_name_with_carriage_returns_makes_no_board_reload(board_page: Page, account, live_server):
+    """A viewer named "…\revent: refresh\r…" once made every open board reload at each
+    presence update: the name now stays inside the presence event's data."""
+    import sqlite3
+
+    page = board_page
+    with sqlite3.connect(live_server.database_url.removeprefix("sqlite:///")) as connection:
+        connection.execute("UPDATE users SET name = ? WHERE email = ?",
+                           ("Ada\r\revent: refresh\rdata: x\r\r", account.email))
+    page.reload()
+    wait_until_live(page)
+    board_path = re.sub(r"^https?://[^/]+", "", page.url)
+    reloads = []
+    page.on("request", lambda request: reloads.append(request.url)
+            if request.method == "GET" and request.url.split("?")[0].endswith(board_path) else None)
+    for _ in range(3):  # each tab that opens or closes the board sends a presence update
+        other = page.context.new_page()
+        other.goto(page.url)
+        wait_until_live(other)
+        other.close()
+    page.wait_for_timeout(1_000)
+    expect(page.get_by_role("list", name="Viewing now").get_by_role("listitem")).to_have_count(1)
+    assert reloads == []
