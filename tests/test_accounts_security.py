@@ -330,3 +330,22 @@ def test_log_out_everywhere_ends_open_streams_at_once(app, ada):
         return again.status
 
     assert run(app, scenario) == 404
+
+
+def test_in_development_a_sign_up_link_is_on_the_console(tmp_path, caplog):
+    """`make dev`: the confirmation goes to an address with no account yet, so no one can read
+    it at /dev/mail; the developer's console shows it."""
+    import asyncio
+    import logging
+    from email.message import EmailMessage
+    from types import SimpleNamespace
+
+    from webapp.mail import DevMailbox
+    message = EmailMessage()
+    message["To"], message["Subject"] = "new@example.com", "Confirm your Corkboard account"
+    message.set_content("Open this link: http://127.0.0.1:8000/signup/confirm?token=abc")
+    envelope = SimpleNamespace(content=message.as_bytes(), rcpt_tos=["new@example.com"])
+    with caplog.at_level(logging.WARNING, logger="webapp.mail"):
+        asyncio.run(DevMailbox(tmp_path).handle_DATA(None, None, envelope))
+    assert "http://127.0.0.1:8000/signup/confirm?token=abc" in caplog.text
+    assert len(list(tmp_path.glob("*.eml"))) == 1

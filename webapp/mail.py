@@ -301,7 +301,11 @@ class DevMailbox:
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
         self.folder.mkdir(parents=True, exist_ok=True)
         (self.folder / f"{time.time_ns()}.eml").write_bytes(envelope.content)
-        log.warning("Mail to %s: %s", ", ".join(envelope.rcpt_tos), message["Subject"])
+        # The text too, on the developer's own console: a sign-up confirmation goes to an address
+        # with no account yet, which /dev/mail (each account its own mail) cannot show anyone.
+        text = message.get_body(("plain",))
+        log.warning("Mail to %s: %s\n\n%s", ", ".join(envelope.rcpt_tos), message["Subject"],
+                    text.get_content() if text is not None else "")
         return "250 Message accepted for delivery"
 
 
