@@ -11,7 +11,7 @@ from webapp.ordering import keys_after
 # the user with my role and the board's version (its latest activity); the board; its columns;
 # its cards; their labels; their assignees; and for the filter bar, the board's labels and members
 BOARD_PAGE_QUERIES = 8
-# the same board again, unchanged: the user with my role and the board's version
+# the same board again, unchanged: the user (and their login) with my role and the board's version
 CACHED_BOARD_PAGE_QUERIES = 1
 # filtered, never cached: as the first view, plus the real column counts
 FILTERED_BOARD_PAGE_QUERIES = 9
@@ -57,6 +57,7 @@ def test_board_page_query_count_does_not_grow_with_cards(app, ada):
         cached_page = ada.get(ada.board.url).get_data(as_text=True)
     assert cached_page.replace(token(cached_page), "T") == page.replace(token(page), "T")
     assert len(cached) == CACHED_BOARD_PAGE_QUERIES, cached
+    assert "login_sessions" in cached[0]  # the same one statement checks that the login still stands
 
 
 def token(page):
