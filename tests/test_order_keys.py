@@ -390,3 +390,16 @@ def test_on_postgresql_a_move_waits_for_another_writer_of_its_column(backend):
                                   .order_by(Card.position)).all()
         assert [title for title, _ in rows] == ["One", "Four", "Three", "Two"]
         assert len({key for _, key in rows}) == 4
+
+
+def test_moving_a_column_right_past_an_archived_one_moves_it_on_the_board(backend):
+    """The board numbers the columns it shows; an archived column between them used to count,
+    so "Move right" on the first column put it just after the hidden one: nothing moved."""
+    board_id, columns = board_with(backend, {"A": [], "B": [], "C": [], "D": []})
+    ada = UserClient(backend, "ada@example.com")
+    ada.get(f"/boards/{board_id}")
+    assert ada.hx("PATCH", f"/boards/{board_id}/columns/{columns['B']}/archive").status_code == 200
+    response = ada.hx("PATCH", f"/boards/{board_id}/columns/{columns['A']}/move", data={"position": 1})
+    assert response.status_code == 200
+    shown = [int(column_id) for column_id in re.findall(r'<section id="column-(\d+)"', response.get_data(as_text=True))]
+    assert shown == [columns["C"], columns["A"], columns["D"]]

@@ -51,10 +51,11 @@ def board_url(board: Board) -> str:
 
 
 def position_key(board: Board, index: int, moving: BoardColumn | None = None) -> str:
-    """The order key that puts a column at `index` among the board's other columns (the board's
-    columns are rebalanced in this transaction when no short key fits there)."""
+    """The order key that puts a column at `index` among the board's other columns that are
+    shown (archived ones keep their keys but, hidden from the board, do not count); the board's
+    columns are rebalanced in this transaction when no short key fits there."""
     return place(db.session, BoardColumn, BoardColumn.board_id == board.id, index, parent=(Board, board.id),
-                 moving_id=moving.id if moving is not None else None)
+                 moving_id=moving.id if moving is not None else None, shown=BoardColumn.archived_at.is_(None))
 
 
 @bp.post("/")
