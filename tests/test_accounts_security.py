@@ -349,3 +349,23 @@ def test_in_development_a_sign_up_link_is_on_the_console(tmp_path, caplog):
         asyncio.run(DevMailbox(tmp_path).handle_DATA(None, None, envelope))
     assert "http://127.0.0.1:8000/signup/confirm?token=abc" in caplog.text
     assert len(list(tmp_path.glob("*.eml"))) == 1
+
+
+def test_logging_out_ends_that_logins_streams_and_no_other(app, ada):
+    import asyncio
+
+    from tests.test_live import Browser, run
+    phone = log_in(app, user_agent="Phone")
+    desk_token, phone_token = stream_token_of(ada.client, ada.board.url), stream_token_of(phone, ada.board.url)
+
+    async def scenario(streams):
+        desk = await Browser(streams, ada.board.id, desk_token).open()
+        on_phone = await Browser(streams, ada.board.id, phone_token).open()
+        await asyncio.to_thread(post, phone, "/logout")
+        assert (await on_phone.frame_named("revoked"))["event"] == "revoked"
+        await asyncio.wait_for(on_phone.task, 5)
+        await asyncio.to_thread(ada.hx, "POST", f"{ada.board.column_url('Doing')}/cards", {"title": "Still live"})
+        assert ">Still live</a>" in (await desk.frame_named("board"))["data"]  # the desk's stream goes on
+        await desk.close()
+
+    run(app, scenario)

@@ -143,12 +143,12 @@ def end_logins(user_id: int, login_id: int | None = None) -> int:
     return db.session.execute(delete(LoginSession).where(*condition)).rowcount
 
 
-def end_streams(user_id: int) -> None:
-    """After every login of the user ended (and that committed): their open board streams end
-    now, not when they next reconnect (their pages reload, and find out whether they still
-    have a login)."""
+def end_streams(user_id: int, login_id: int | None = None) -> None:
+    """After the user's logins (or the one login) ended, and that committed: their open board
+    streams end now, not when they next reconnect (their pages reload, and find out whether
+    they still have a login)."""
     for board_id in db.session.scalars(select(BoardMember.board_id).where(BoardMember.user_id == user_id)):
-        live.revoke(board_id, user_id)
+        live.revoke(board_id, user_id, login_id)
 
 
 def standing_on_board(board_id: int) -> tuple[str | None, int]:
@@ -350,6 +350,7 @@ def logout():
     # Server-side first: a copy of this browser's cookies is then worth nothing either.
     end_logins(current_user.id, current_user.login_id)
     db.session.commit()
+    end_streams(current_user.id, current_user.login_id)
     logout_user()
     flash("You are logged out.", "info")
     return redirect(url_for("auth.login"), 303)
@@ -503,6 +504,7 @@ def end_session():
     if login_id is None or not 0 < login_id <= MAX_ID or not end_logins(current_user.id, login_id):
         abort(404, "No such session: it may have ended already.")
     db.session.commit()
+    end_streams(current_user.id, login_id)
     if login_id == current_user.login_id:
         logout_user()
         flash("You are logged out.", "info")

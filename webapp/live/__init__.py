@@ -65,6 +65,7 @@ def refresh_board(board_id: int) -> None:
     _publish(board_id, "refresh")
 
 
-def revoke(board_id: int, user_id: int) -> None:
-    """End the user's open streams of the board at once (they were removed from it)."""
-    _publish(board_id, "revoke", user_id=user_id)
+def revoke(board_id: int, user_id: int, login_id: int | None = None) -> None:
+    """End the user's open streams of the board at once (they were removed from it), or only
+    those of one of their logins (it ended: logged out)."""
+    _publish(board_id, "revoke", "" if login_id is None else str(login_id), user_id=user_id)

@@ -110,8 +110,8 @@ class Subscriber:
             self.closing = True
             return event.message
         if event.name == "revoke":
-            if event.user_id != self.user_id:
-                return None
+            if event.user_id != self.user_id or (event.data and event.data != str(self.login_id)):
+                return None  # someone else's streams, or another login's
             self.closing = True
             return REVOKED_MESSAGE
         return event.message if self.is_new(event) else None
