@@ -184,3 +184,44 @@ def test_a_broker_that_fails_costs_a_live_update_never_a_saved_change(app, ada, 
     with app.app_context():
         assert db.session.scalar(db.select(Card.id).where(Card.title == "Saved anyway"))
     assert "not published" in caplog.text
+
+
+def test_event_ids_keep_growing_when_redis_restarts_empty_or_from_an_older_snapshot(private_redis):
+    """Redis without persistence forgets the sequence; Redis restored from a snapshot goes back
+    to an older one. Either way, a page holding the newest id it saw must not ignore what comes."""
+    import redis as redis_client
+
+    from webapp.live import RedisBroker, parse_message
+
+    broker = RedisBroker(private_redis.url, prefix=f"ids-{uuid.uuid4().hex}")
+    board_id = 1
+    seen: list[int] = []
+
+    def publish(count: int) -> list[int]:
+        client = redis_client.Redis.from_url(private_redis.url)
+        log_key = broker.keys(board_id)[1]
+        before = client.llen(log_key)
+        for n in range(count):
+            broker.publish(board_id, "board", f"change {n}")
+        deadline = time.monotonic() + 5
+        while client.llen(log_key) < before + count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        ids = [parse_message(board_id, message).id for message in client.lrange(log_key, before, -1)]
+        assert len(ids) == count
+        return ids
+
+    try:
+        seen += publish(3)
+        redis_client.Redis.from_url(private_redis.url).save()  # a snapshot, then more events
+        seen += publish(3)
+        private_redis.restart()  # back to the snapshot: its sequence is 3 events behind
+        after_snapshot = publish(3)
+        assert min(after_snapshot) > max(seen), (seen, after_snapshot)
+        seen += after_snapshot
+        (private_redis.dir / "dump.rdb").unlink()
+        private_redis.restart()  # empty
+        after_empty = publish(3)
+        assert min(after_empty) > max(seen), (seen, after_empty)
+        assert after_empty == sorted(after_empty)
+    finally:
+        broker.publisher.close()

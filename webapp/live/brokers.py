@@ -145,18 +145,19 @@ def present(watchers: dict) -> list[tuple[int, str]]:
 # The board's epoch is kept with the run id of the Redis server that counted it: a Redis that
 # restarted (empty, or from an older snapshot) starts a new epoch from its clock, never reusing ids.
 PUBLISH_SCRIPT = """
+local server = string.match(redis.call('INFO', 'server'), 'run_id:(%w+)')
 local stored = redis.call('GET', KEYS[4])
 local epoch, run_id, seq
 if stored then epoch, run_id = string.match(stored, '^(%d+) (.*)$') end
-if run_id == ARGV[3] then
+if run_id == server then
   seq = redis.call('INCR', KEYS[1])
 end
-if not seq or seq > tonumber(ARGV[4]) then
+if not seq or seq > tonumber(ARGV[3]) then
   local now = redis.call('TIME')
-  local fresh = tonumber(now[1]) * 100 + math.floor(tonumber(now[2]) / 10000) - tonumber(ARGV[5])
+  local fresh = tonumber(now[1]) * 100 + math.floor(tonumber(now[2]) / 10000) - tonumber(ARGV[4])
   if epoch and fresh <= tonumber(epoch) then fresh = tonumber(epoch) + 1 end
   epoch = string.format('%d', fresh)
-  redis.call('SET', KEYS[4], epoch .. ' ' .. ARGV[3])
+  redis.call('SET', KEYS[4], epoch .. ' ' .. server)
   redis.call('SET', KEYS[1], 1)
   seq = 1
 end
@@ -182,7 +183,6 @@ class Publisher:
         self.lock = threading.Lock()
         self.thread: threading.Thread | None = None
         self.healthy = True
-        self.run_id: str | None = None
         # Short timeouts and no retries: a stalled Redis costs this thread half a second, not a request.
         self.client = redis.Redis.from_url(broker.url, socket_timeout=broker.timeout,
                                            socket_connect_timeout=broker.timeout, retry=Retry(NoBackoff(), 0))
@@ -224,7 +224,7 @@ class Publisher:
                         self.gaps.add(item[0])
                 if self.healthy:
                     log.warning("Live updates: cannot publish to Redis (%s); boards will reload once it is back", error)
-                self.healthy, self.run_id = False, None
+                self.healthy = False
                 backoff = min(max(backoff * 2, 0.05), RECONNECT_MAX)
                 time.sleep(backoff)
                 if not self._drop_queued():
@@ -249,10 +249,7 @@ class Publisher:
 
     def _send(self, board_id: int, event: tuple | str) -> None:
         body = event if isinstance(event, str) else json.dumps(dict(zip(("name", "data", "user_id"), event)))
-        if self.run_id is None:
-            self.run_id = self.client.info("server")["run_id"]
-        self.script(keys=self.broker.keys(board_id),
-                    args=[body, self.broker.log_size, self.run_id, SEQ_LIMIT, EPOCH_START])
+        self.script(keys=self.broker.keys(board_id), args=[body, self.broker.log_size, SEQ_LIMIT, EPOCH_START])
 
     def _send_gaps(self) -> None:
         while self.gaps:
