@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import event, select, update
 
-from tests.conftest import TOKEN, UserClient, make_user
+from tests.conftest import TOKEN
 from webapp import models
-from webapp.auth import reset_token
+from webapp.auth import as_utc, reset_token
 from webapp.extensions import db
 from webapp.models import LoginSession, User, utcnow
 
@@ -81,13 +81,8 @@ def test_remember_cookies_differ_at_every_login_and_expire(app, ada):
     second = log_in(app, remember=True).get_cookie("remember_token")
     assert first.value != second.value
     [one, two] = [login for login in logins_of(app) if login.remember]
-    lifetime = models_utc(one.expires_at) - models_utc(one.created_at)
+    lifetime = as_utc(one.expires_at) - as_utc(one.created_at)
     assert timedelta(days=29) < lifetime <= timedelta(days=30, seconds=1)
-
-
-def models_utc(moment):
-    from webapp.auth import as_utc
-    return as_utc(moment)
 
 
 def test_an_expired_login_is_logged_out(app, ada):
@@ -221,7 +216,7 @@ def test_last_used_is_written_at_most_once_a_minute(app, ada):
     finally:
         event.remove(engine, "before_cursor_execute", record)
     [login] = logins_of(app)
-    assert utcnow() - models_utc(login.last_used_at) < timedelta(seconds=30)
+    assert utcnow() - as_utc(login.last_used_at) < timedelta(seconds=30)
 
 
 # --- Weak passwords ----------------------------------------------------------------------------
