@@ -47,10 +47,11 @@ def vm_kb(pid: int, field: str) -> int:
 
 
 def post(host: str, port: int, path: str, body: memoryview, content_type: str = URLENCODED,
-         timeout: float = 60) -> int | None:
+         timeout: float = 60, headers: dict | None = None) -> int | None:
     """One POST over a raw socket; the status, or None if the server closed first
     (it may refuse a body before reading it, and then closes the connection)."""
-    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n"
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+    head = (f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: {content_type}\r\n{extra}"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
     with socket.create_connection((host, port), timeout=timeout) as sock:
         try:
@@ -66,11 +67,13 @@ def post(host: str, port: int, path: str, body: memoryview, content_type: str = 
     return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
 
 
-def rss_peak_mb(base_url: str, server_pid: int, posts: int = 100, size_mb: int = 15) -> dict:
+def rss_peak_mb(base_url: str, server_pid: int, posts: int = 100, size_mb: int = 15,
+                targets=TARGETS, headers: dict | None = None) -> dict:
     """Send `posts` anonymous posts of `size_mb` MiB at once to the server at `base_url`, whose
-    serving process is `server_pid`. Returns rss_start_mb, rss_peak_mb (the process's VmHWM,
-    its highest RSS ever, so start from a fresh process), rss_after_mb (a second later) and the
-    statuses received ({status or None: count})."""
+    serving process is `server_pid`, to `targets` ((path, content type) in turn) with `headers`
+    (a member's cookie, say). Returns rss_start_mb, rss_peak_mb (the process's VmHWM, its highest
+    RSS ever, so start from a fresh process), rss_after_mb (a second later) and the statuses
+    received ({status or None: count})."""
     parts = urlsplit(base_url)
     host, port = parts.hostname, parts.port or 80
     head = (b"--corkboard-bench\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nx\r\n--corkboard-bench\r\n"
@@ -85,8 +88,8 @@ def rss_peak_mb(base_url: str, server_pid: int, posts: int = 100, size_mb: int =
 
     def one(index: int) -> None:
         try:
-            path, content_type = TARGETS[index % len(TARGETS)]
-            status = post(host, port, path, bodies[content_type], content_type)
+            path, content_type = targets[index % len(targets)]
+            status = post(host, port, path, bodies[content_type], content_type, headers=headers)
         except OSError:
             status = None
         with lock:

@@ -15,9 +15,10 @@ from hypercorn.asyncio import serve
 from hypercorn.config import Config
 from sqlalchemy import select
 
-from bench.body_memory import rss_peak_mb, start_server, stop_server
+from bench.body_memory import MULTIPART, rss_peak_mb, start_server, stop_server
 from tests.conftest import make_board, make_user
 from tests.servers import HttpUser, free_port
+from webapp import create_app
 from webapp.asgi import CorkboardASGI
 from webapp.extensions import csrf, db
 from webapp.models import Attachment, Card
@@ -444,3 +445,22 @@ def test_thirty_anonymous_posts_of_15_mb_leave_memory_bounded(tmp_path):
     assert None not in result["statuses"], result  # every post was answered
     assert result["rss_peak_mb"] < 300, result
     assert result["rss_after_mb"] < result["rss_start_mb"] + 100, result
+
+
+def test_twenty_uploads_of_9_mb_from_a_member_leave_memory_bounded(tmp_path):
+    """Uploads that are read, parsed and stored: through files on disk, not memory."""
+    process, url = start_server(tmp_path)
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'bench.db'}", "SECRET_KEY": "bench-body-memory",
+                          "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000"})
+        with app.app_context():
+            board = make_board(make_user("Ada"), columns={"To do": ["One"]})
+            board_id, card_id = board.id, board.columns[0].cards[0].id
+        cookie, token = logged_in(int(url.rsplit(":", 1)[1]), board_id)
+        result = rss_peak_mb(url, process.pid, posts=20, size_mb=9,
+                             targets=[(f"/boards/{board_id}/cards/{card_id}/attachments", MULTIPART)],
+                             headers={"Cookie": cookie, "X-CSRFToken": token, "HX-Request": "true"})
+    finally:
+        stop_server(process)
+    assert result["statuses"] == {200: 20}, result
+    assert result["rss_peak_mb"] < 300, result
