@@ -2,6 +2,7 @@
 on Redis, and open boards say live updates are paused, then catch up by themselves."""
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
@@ -225,3 +226,20 @@ def test_event_ids_keep_growing_when_redis_restarts_empty_or_from_an_older_snaps
         assert after_empty == sorted(after_empty)
     finally:
         broker.publisher.close()
+
+
+def test_a_command_that_exits_right_after_its_change_still_sends_the_event(tmp_path, private_redis):
+    """The importer or a `flask` command publishes and exits at once: the event is not lost
+    with the publisher's queue."""
+    import subprocess
+    import sys
+
+    import redis as redis_client
+
+    prefix = f"exit-{uuid.uuid4().hex}"
+    code = ("from webapp.live import RedisBroker\n"
+            f"broker = RedisBroker({private_redis.url!r}, prefix={prefix!r})\n"
+            "broker.publish(5, 'refresh')\n")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=30, cwd=tmp_path.parent,
+                   env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent)})
+    assert redis_client.Redis.from_url(private_redis.url).llen(f"{prefix}:board:5:log") == 1

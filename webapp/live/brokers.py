@@ -8,6 +8,7 @@ Redis is back), open pages say live updates are paused, and when the subscriptio
 they reload their board to catch up.
 """
 import asyncio
+import atexit
 import json
 import logging
 import queue
@@ -204,6 +205,8 @@ class Publisher:
             if self.thread is None:
                 self.thread = threading.Thread(target=self._run, name="live-publisher", daemon=True)
                 self.thread.start()
+                # A command (an import, say) that exits right after its change still sends the event.
+                atexit.register(self.close, 2.0)
 
     def _run(self) -> None:
         backoff = 0.0
@@ -264,7 +267,7 @@ class Publisher:
 
     def close(self, wait: float = 0.5) -> None:
         """Send what is queued, for up to `wait` seconds, then stop."""
-        if self.thread is None:
+        if self.thread is None or not self.thread.is_alive():
             return
         self.queue.put(None)
         self.thread.join(wait)
