@@ -66,7 +66,7 @@ class FlaskInThreads:
         declared = _content_length(scope)
         chunked = "HTTP_TRANSFER_ENCODING" in environ
         limit = self.limit_for(environ)
-        if declared is not None and limit is not None and declared > self.judged_above():
+        if declared is not None and declared > self.judged_above():
             limit = self.limit_for_large(environ, limit)
         body, reserved, unread = None, 0, True
         if limit is None:  # Flask will answer without it
@@ -142,7 +142,7 @@ class FlaskInThreads:
         reading it (see endpoint_for); a form's limit for a page that takes no files
         (marked with `takes_files`); else `limit`. A page of forms needs no more than a form."""
         endpoint = self.endpoint_for(environ)
-        if endpoint is None or (self.needs_login(endpoint) and not self.has_session_cookie(environ)):
+        if endpoint is None or (self.needs_login(endpoint) and not self.may_be_logged_in(environ)):
             return None
         if not endpoint:  # a URL Werkzeug could not even match: Flask will judge it
             return limit
@@ -246,11 +246,21 @@ class FlaskInThreads:
         names = [".".join(blueprint.split(".")[:end]) for end in range(1, blueprint.count(".") + 2)] if blueprint else []
         return any(require_login in self.flask_app.before_request_funcs.get(name, ()) for name in names)
 
-    def has_session_cookie(self, environ: dict) -> bool:
+    def may_be_logged_in(self, environ: dict) -> bool:
+        """Whether this request may belong to someone logged in: a remember-me cookie, or a session
+        (checked as Flask will check it) that names a login. Anyone gets a session by opening the
+        login page, so a session alone does not make a large body worth reading."""
+        app = self.flask_app
         cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
-        settings = self.flask_app.config
-        return any(name in cookies for name in (settings["SESSION_COOKIE_NAME"],
-                                                settings.get("REMEMBER_COOKIE_NAME", "remember_token")))
+        if app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies:
+            return True
+        if app.config["SESSION_COOKIE_NAME"] not in cookies:
+            return False
+        try:
+            session = app.session_interface.open_session(app, app.request_class(environ))
+        except Exception:  # Flask will find out what is wrong with it
+            return True
+        return session is not None and "_user_id" in session  # where Flask-Login keeps the login
 
     def run_app(self, environ: dict, send):
         """Run Flask in this thread: returns (status, headers, body), or None once a body
