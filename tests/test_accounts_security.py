@@ -364,3 +364,17 @@ def test_logging_out_ends_that_logins_streams_and_no_other(app, ada):
         await desk.close()
 
     run(app, scenario)
+
+
+def test_a_failed_note_of_a_login_use_still_serves_the_page(app, ada, monkeypatch, caplog):
+    """Noting "last used" is a write: when the database refuses it (locked past its timeout,
+    say), the request goes on; the next one notes it."""
+    from sqlalchemy import text
+
+    from webapp import auth
+    with app.app_context():
+        db.session.execute(update(LoginSession).values(last_used_at=utcnow() - timedelta(minutes=2)))
+        db.session.commit()
+    monkeypatch.setattr(auth, "TOUCH_LOGIN", text("UPDATE no_such_table SET x = :now"))  # fails as it runs
+    assert ada.get("/boards/").status_code == 200
+    assert "Could not note the use of login" in caplog.text

@@ -7,6 +7,8 @@ everywhere") ends the login wherever its cookies were copied.
 """
 import hashlib
 import hmac
+import logging
+import re
 import secrets
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
@@ -16,7 +18,7 @@ from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, r
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import and_, bindparam, delete, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from . import live
 from .extensions import db, login_manager
@@ -76,6 +78,10 @@ TOUCH_LOGIN = (update(LoginSession).where(LoginSession.id == bindparam("login_id
                .values(last_used_at=bindparam("now"), expires_at=bindparam("expires")))
 
 
+DIGITS = re.compile(r"[0-9]{1,20}")
+log = logging.getLogger(__name__)
+
+
 def as_utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)  # SQLite: naive UTC
 
@@ -84,7 +90,8 @@ def as_utc(moment: datetime) -> datetime:
 def load_user(login: str) -> CurrentUser | None:
     user_id, _, rest = login.partition(".")
     login_id, _, secret = rest.partition(".")
-    if not (user_id.isdigit() and login_id.isdigit() and secret) or max(int(user_id), int(login_id)) > MAX_ID:
+    if not (DIGITS.fullmatch(user_id) and DIGITS.fullmatch(login_id) and secret) \
+            or max(int(user_id), int(login_id)) > MAX_ID:
         return None  # a cookie from before logins were kept, or a made-up one
     params = {"user_id": int(user_id), "login_id": int(login_id)}
     board_id = (request.view_args or {}).get("board_id")
@@ -101,8 +108,11 @@ def load_user(login: str) -> CurrentUser | None:
             return None
         if now - as_utc(row.last_used_at) >= LOGIN_TOUCH_INTERVAL:
             expires = as_utc(row.expires_at) if row.remember else now + idle_timeout()
-            connection.execute(TOUCH_LOGIN, {"login_id": int(login_id), "now": now, "expires": expires})
-            connection.commit()
+            try:
+                connection.execute(TOUCH_LOGIN, {"login_id": int(login_id), "now": now, "expires": expires})
+                connection.commit()
+            except SQLAlchemyError:  # a busy database: the page matters more; a later request touches it
+                log.warning("Could not note the use of login %s", login_id, exc_info=True)
     if board_id is not None:
         g.standing_on_board = (board_id, row.role, row.version or 0)
     return CurrentUser(row.id, row.name, row.email, int(login_id), secret)
