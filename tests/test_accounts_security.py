@@ -131,11 +131,11 @@ def test_changing_the_password_ends_the_other_sessions_and_keeps_this_one(app, a
 
 
 def test_the_account_page_lists_sessions_and_logs_out_everywhere(app, ada):
-    phone = log_in(app, remember=True, user_agent="Phone browser")
+    phone = log_in(app, remember=True, user_agent="Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0")
     page = ada.get("/account")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Phone browser" in html and "(this browser)" in html
+    assert "Firefox on Android</strong>" in html and "(this browser)" in html
     assert html.count("Log out this session") == 2
     assert 'href="/account"' in ada.get("/boards/").get_data(as_text=True)  # linked from every page
 

@@ -61,6 +61,21 @@ class LoginSession(db.Model):
     last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
+    @property
+    def browser(self) -> str:
+        """"Firefox on Linux", as far as the User-Agent it logged in with says."""
+        agent = self.user_agent or ""
+        name = next((name for pattern, name in BROWSERS if pattern in agent), "A browser")
+        system = next((system for pattern, system in SYSTEMS if pattern in agent), "")
+        return f"{name} on {system}" if system else name
+
+
+# The first that the User-Agent names (order matters: Edge's also says Chrome, Chrome's Safari).
+BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+            ("Safari/", "Safari"), ("curl/", "curl"))
+SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"),
+           ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
 
 ROLES = ("viewer", "editor", "owner")  # each role can do what the ones before it can
 
