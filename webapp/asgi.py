@@ -31,7 +31,7 @@ class CorkboardASGI:
         self.flask_app = flask_app
         limit = flask_app.config["MAX_CONTENT_LENGTH"]
         self.wsgi = FlaskInThreads(flask_app, limit)
-        self.streams = BoardStreams(flask_app)
+        self.streams = BoardStreams(flask_app, abort=abort_connection)
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "lifespan":
@@ -92,6 +92,19 @@ class CorkboardASGI:
         if not CorkboardASGI.stopping:
             loop.remove_signal_handler(signal_number)
             os.kill(os.getpid(), signal_number)
+
+
+def abort_connection(send) -> None:
+    """Drop the connection a stream writes to, unsent bytes and all. ASGI has no way to say so,
+    and closing a connection whose peer stopped reading waits for it to read: reach Hypercorn's
+    transport through the `send` it gave (HTTPStream.app_send -> H11Protocol.stream_send ->
+    TCPServer.protocol_send). Anything else (HTTP/2, another server) is left to close by itself."""
+    stream = getattr(send, "__self__", None)
+    protocol = getattr(getattr(stream, "send", None), "__self__", None)
+    server = getattr(getattr(protocol, "send", None), "__self__", None)
+    transport = getattr(getattr(server, "writer", None), "transport", None)
+    if transport is not None and hasattr(transport, "abort"):
+        transport.abort()
 
 
 # Hypercorn begins to stop (a signal, or its supervisor's word) by closing its sockets, then

@@ -30,8 +30,9 @@ MEMBER_NAME_IN_LOGIN = MEMBER_NAME.join(LoginSession, and_(
 class BoardStreams:
     """Serves `/boards/<id>/events` for the ASGI front."""
 
-    def __init__(self, flask_app):
+    def __init__(self, flask_app, abort=lambda send: None):
         self.app = flask_app
+        self.abort = abort  # drops the connection an ASGI `send` writes to, if the server allows (webapp/asgi.py)
         self.secret_key = flask_app.secret_key
         self.open_streams = 0
         self.closing = False
@@ -92,8 +93,12 @@ class BoardStreams:
             self._announce_soon(board_id)
             await subscriber.go_live(send)
             # Revoked, disconnected or shut down (see Subscriber.deliver): end the response. A
-            # dropped stream returns with it unfinished, so the server closes the connection.
-            if await subscriber.ended is not DROPPED:
+            # dropped stream returns with it unfinished, so the server closes the connection; its
+            # browser stopped reading, so the connection is aborted (a polite close would wait for
+            # the unread bytes to drain, holding the server's shutdown until its graceful timeout).
+            if await subscriber.ended is DROPPED:
+                self.abort(send)
+            else:
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             subscriber.stop()
