@@ -452,6 +452,27 @@ def test_large_bodies_are_spooled_in_the_configured_folder(app, tmp_path):
     assert len(where) == 1 and where[0].startswith(str(folder))
 
 
+def test_a_body_that_cannot_be_kept_on_disk_is_a_503_saying_nothing_was_saved(app, serve_app, board, tmp_path):
+    app.config["REQUEST_BODY_FOLDER"] = str(tmp_path / "no-such-folder")  # as good as a full disk
+    board_id, _, card_id = board
+    port, _ = serve_app()
+    cookie, token = logged_in(port, board_id)
+    content_type, body = multipart({}, {"files": b"y" * 2_000_000})
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    connection.request("POST", f"/boards/{board_id}/cards/{card_id}/attachments", body=body,
+                       headers={"Content-Type": content_type, "Cookie": cookie, "HX-Request": "true",
+                                "X-CSRFToken": token})
+    response = connection.getresponse()
+    page = response.read().decode()
+    assert response.status == 503
+    assert "no room for what you sent right now. Nothing was saved" in page
+    with app.app_context():
+        assert db.session.scalars(select(Attachment)).all() == []
+    connection.request("GET", f"/boards/{board_id}", headers={"Cookie": cookie})  # the same connection still works
+    assert connection.getresponse().status == 200
+    connection.close()
+
+
 # --- memory under a burst of large posts ----------------------------------------------------------
 
 def test_thirty_anonymous_posts_of_15_mb_leave_memory_bounded(tmp_path):

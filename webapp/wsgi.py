@@ -5,6 +5,8 @@ memory and larger ones onto disk, and a response comes back from its thread whol
 loop to send.
 """
 import asyncio
+import io
+import logging
 import math
 import tempfile
 from functools import partial
@@ -12,13 +14,15 @@ from io import BytesIO
 from urllib.parse import parse_qs
 
 from hypercorn.app_wrappers import _build_environ
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.http import parse_cookie
 from werkzeug.routing import RequestRedirect
 
 from . import config
 from .auth import require_login
 from .hypermedia import MethodOverrideMiddleware
+
+log = logging.getLogger(__name__)
 
 # How long the rest of a request body that will not be used is still received (and dropped)
 # after the response has gone out, at most, before the connection is closed.
@@ -83,6 +87,10 @@ class FlaskInThreads:
                 environ.pop("HTTP_TRANSFER_ENCODING", None)
             elif verdict is TOO_LARGE:
                 self.too_large(environ, size)
+            elif verdict is NO_ROOM:  # Flask answers 503 with its own page when it reads the body
+                environ["CONTENT_LENGTH"] = str(max(size, 1))
+                environ.pop("HTTP_TRANSFER_ENCODING", None)
+                environ["wsgi.input"] = _NoRoom()
             else:
                 if declared is not None or chunked or size:
                     environ["CONTENT_LENGTH"] = str(size)
@@ -165,14 +173,14 @@ class FlaskInThreads:
         some of it is left unread, READ, TOO_LARGE or UNUSED), or None if the client disconnected.
         Reading stops once the size passes the limit (TOO_LARGE). A chunked body, of unknown size
         until it ends, is judged by its page once it is large: UNUSED if Flask will not read it."""
-        chunks, size, reserved, file, unread, verdict = [], 0, 0, None, False, READ
+        chunks, size, reserved, file, unread, verdict = [], 0, 0, None, True, READ
         judged_above = self.judged_above() if chunked_environ is not None else math.inf
         if declared is not None and declared <= self.memory_body and self.in_memory + declared <= self.memory_budget:
             reserved = declared
             self.in_memory += reserved
-        elif declared is not None and declared > self.memory_body:  # straight onto disk
-            file = self.spool_file()
         try:
+            if declared is not None and declared > self.memory_body and not reserved:  # straight onto disk
+                file = self.spool_file()
             while True:
                 message = await receive()
                 if message["type"] == "http.disconnect":
@@ -205,6 +213,12 @@ class FlaskInThreads:
                     chunks.append(chunk)
                 if not unread:
                     break
+        except OSError:  # no room on disk, or no file to be had: stop reading, the request fails
+            self.in_memory -= reserved
+            if file is not None:
+                file.close()
+            log.exception("Could not keep a request body of %s bytes on disk", declared or size)
+            return None, size, 0, unread, NO_ROOM
         except BaseException as error:
             self.in_memory -= reserved
             if file is not None:
@@ -295,7 +309,19 @@ class FlaskInThreads:
                 iterable.close()
 
 
-READ, TOO_LARGE, UNUSED = "read", "too large", "unused"  # what became of a request body
+READ, TOO_LARGE, UNUSED, NO_ROOM = "read", "too large", "unused", "no room"  # what became of a request body
+
+
+class _NoRoom(io.RawIOBase):
+    """The body of a request that could not be kept: reading it is a 503, which Flask answers
+    with its own page ("nothing was saved"), whichever view or check reads it first."""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        raise ServiceUnavailable("The server has no room for what you sent right now. Nothing was saved; "
+                                 "please try again in a minute.")
 
 
 class _ClientLeft(Exception):
