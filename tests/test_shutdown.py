@@ -20,7 +20,9 @@ def serving(tmp_path):
     with app.app_context():
         upgrade()
         board_id = make_board(make_user("Ada")).id
-    server = Server({"DATABASE_URL": database, "SECRET_KEY": "s", "REDIS_URL": ""})
+    env = {"DATABASE_URL": database, "SECRET_KEY": "s", "REDIS_URL": ""}
+    server = Server(env)
+    server.env = env
     yield server, board_id
     server.stop()
 
@@ -98,3 +100,32 @@ def test_a_stream_whose_browser_stopped_reading_does_not_hold_the_shutdown(servi
     assert exited < 2.0, f"the server exited {exited:.2f}s after SIGTERM"
     assert not received.endswith(b"0\r\n\r\n")  # cut, not ended: the last event could not be sent
     assert "Traceback" not in server.process.stderr.read().decode()
+
+
+def test_after_a_restart_a_page_that_reconnects_with_its_old_id_catches_up_and_sees_every_edit(serving):
+    """Ids used to start from 1 again after a restart: the reconnected page ignored every update
+    until the new ids passed its old one (5 edits never shown)."""
+    server, board_id = serving
+    ada = HttpUser(server.url).login("ada@example.com", "password123")
+    page = ada.board_page(board_id)
+    column = re.findall(r'data-column="(\d+)"', page)[0]
+    stream = EventStream(server.url, stream_path(page))
+    for n in range(5):
+        ada.hx("POST", f"/boards/{board_id}/columns/{column}/cards", {"title": f"Before {n}"})
+        last_id = stream.frame_named("board")["id"]
+    stream.close()
+
+    server.stop()
+    restarted = Server(server.env, port=server.port)
+    try:
+        reconnected = EventStream(restarted.url, stream_path(ada.board_page(board_id)), {"Last-Event-ID": last_id})
+        frame = reconnected.frame()
+        if "event" not in frame:  # the opening "retry:"
+            frame = reconnected.frame()
+        assert frame["event"] == "refresh" and int(frame["id"]) > int(last_id)
+        for n in range(5):
+            ada.hx("POST", f"/boards/{board_id}/columns/{column}/cards", {"title": f"After {n}"})
+            assert f">After {n}</a>" in reconnected.frame_named("board")["data"]
+        reconnected.close()
+    finally:
+        restarted.stop()
