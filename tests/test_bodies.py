@@ -224,15 +224,19 @@ def multipart(fields: dict, files: dict) -> tuple[str, bytes]:
     return f"multipart/form-data; boundary={boundary}", body + f"--{boundary}--\r\n".encode()
 
 
-def test_a_large_upload_with_an_anonymous_session_is_answered_before_it_is_sent(serve_app, board):
-    """Anyone gets a session cookie (and a CSRF token) by opening the login page: that does not
-    make a 15 MiB upload to a page that needs an account worth reading."""
+@pytest.mark.parametrize("forged_remember_cookie", [False, True])
+def test_a_large_upload_with_an_anonymous_session_is_answered_before_it_is_sent(serve_app, board,
+                                                                                 forged_remember_cookie):
+    """Anyone gets a session cookie (and a CSRF token) by opening the login page, and can make up a
+    remember-me cookie: neither makes a 15 MiB upload to a page that needs an account worth reading."""
     board_id, _, card_id = board
     port, front = serve_app()
     visitor = HttpUser(f"http://127.0.0.1:{port}")
     visitor.request("GET", "/login")
     cookie = "; ".join(f"{cookie.name}={cookie.value}" for cookie in visitor.jar)
     assert "session=" in cookie
+    if forged_remember_cookie:
+        cookie += "; remember_token=1.1.made-up|" + "0" * 128
     with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
         sock.sendall(f"POST /boards/{board_id}/cards/{card_id}/attachments HTTP/1.1\r\nHost: localhost\r\n"
                      f"Content-Type: multipart/form-data; boundary=b\r\nCookie: {cookie}\r\n"

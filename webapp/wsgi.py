@@ -13,6 +13,7 @@ from functools import partial
 from io import BytesIO
 from urllib.parse import parse_qs
 
+from flask_login.utils import decode_cookie
 from hypercorn.app_wrappers import _build_environ
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.http import parse_cookie
@@ -261,13 +262,14 @@ class FlaskInThreads:
         return any(require_login in self.flask_app.before_request_funcs.get(name, ()) for name in names)
 
     def may_be_logged_in(self, environ: dict) -> bool:
-        """Whether this request may belong to someone logged in: a remember-me cookie, or a session
-        (checked as Flask will check it) that names a login. Anyone gets a session by opening the
-        login page, so a session alone does not make a large body worth reading."""
+        """Whether this request may belong to someone logged in: a signed remember-me cookie, or a
+        session (checked as Flask will check it) that names a login. Anyone gets a session by
+        opening the login page, so a session alone does not make a large body worth reading."""
         app = self.flask_app
         cookies = parse_cookie(environ.get("HTTP_COOKIE", ""))
-        if app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in cookies:
-            return True
+        remember = cookies.get(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"))
+        if remember and decode_cookie(remember, key=app.config["SECRET_KEY"]) is not None:
+            return True  # whether its login still stands is for Flask to find out
         if app.config["SESSION_COOKIE_NAME"] not in cookies:
             return False
         try:
