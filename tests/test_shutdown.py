@@ -10,6 +10,7 @@ from flask_migrate import upgrade
 
 from webapp import create_app
 from tests.conftest import make_board, make_user
+from tests.redis_server import private_redis  # noqa: F401  (a fixture)
 from tests.servers import EventStream, HttpUser, Server, stream_path
 
 
@@ -129,3 +130,31 @@ def test_after_a_restart_a_page_that_reconnects_with_its_old_id_catches_up_and_s
         reconnected.close()
     finally:
         restarted.stop()
+
+
+def test_streams_ended_by_a_shutdown_leave_the_shared_presence(tmp_path, private_redis):
+    """With Redis, who is viewing a board is shared by every process: a worker that stops must
+    not leave its viewers listed there for good."""
+    import uuid
+
+    import redis
+
+    database = f"sqlite:///{tmp_path / 'stop.db'}"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database, "SECRET_KEY": "s", "TESTING": True})
+    with app.app_context():
+        upgrade()
+        board_id = make_board(make_user("Ada")).id
+    prefix = f"stop-{uuid.uuid4().hex}"
+    server = Server({"DATABASE_URL": database, "SECRET_KEY": "s", "REDIS_URL": private_redis.url,
+                     "REDIS_PREFIX": prefix})
+    try:
+        streams = open_streams(server, board_id, 2)
+        presence = redis.Redis.from_url(private_redis.url)
+        assert {int(count) for count in presence.hgetall(f"{prefix}:board:{board_id}:presence").values()} == {2}
+        os.kill(server.process.pid, signal.SIGTERM)
+        for stream in streams:
+            assert_ended_cleanly(stream)
+        server.process.wait(10)
+        assert not presence.hgetall(f"{prefix}:board:{board_id}:presence")
+    finally:
+        server.stop()

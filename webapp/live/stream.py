@@ -106,12 +106,12 @@ class BoardStreams:
             self.open_streams -= 1
             self._streams.discard(subscriber)
             await self.broker.unsubscribe(subscriber)
-            if not self.closing:
-                try:
-                    await self.broker.leave(subscriber)
+            try:
+                await self.broker.leave(subscriber)  # with Redis, shared by every process: even at shutdown
+                if not self.closing:
                     self._announce_soon(board_id)
-                except Exception:  # the broker is unreachable or stopping
-                    pass
+            except Exception:  # the broker is unreachable or stopping
+                pass
 
     async def close_all(self, grace: float = CLOSE_GRACE) -> None:
         """The server is stopping: every stream sends its last event and ends, so browsers
