@@ -93,3 +93,23 @@ def test_spread_is_short_ordered_and_leaves_room():
     assert keys == sorted(keys) and len(set(keys)) == len(keys)
     assert max(map(len, keys)) <= 4 < MAX_KEY
     assert_room_between(keys[:50] + keys[-50:])
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+KEY = st.text(alphabet=DIGITS, min_size=1, max_size=30)  # any key, older schemes' included
+
+
+@settings(max_examples=2000, deadline=None)
+@given(KEY, KEY)
+def test_any_two_keys_get_a_key_strictly_between_or_a_clear_no(a, b):
+    before, after = min(a, b), max(a, b)
+    for low, high in ((before, after), (None, after), (before, None)):
+        try:
+            key = key_between(low, high)
+        except ValueError:
+            # An open end has room, except below keys of zeros only (nothing sorts before `0`).
+            assert (low is not None and high is not None) or (low is None and not high.strip("0"))
+            continue
+        assert set(key) <= set(DIGITS)
+        assert (low is None or low < key) and (high is None or key < high)
