@@ -15,7 +15,6 @@ import os
 import re
 import tempfile
 import threading
-import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,10 +91,8 @@ def image_pixels(stream) -> float | None:
     header alone (nothing is decoded); None for any other file. An image too large even for Pillow
     to open (a decompression bomb: a small file that would decode to gigabytes) counts as infinite."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            with Image.open(stream) as image:
-                return image.width * image.height if image.format in IMAGE_TYPES else None
+        with Image.open(stream) as image:  # past Pillow's own limit it warns (once): this one refuses
+            return image.width * image.height if image.format in IMAGE_TYPES else None
     except Image.DecompressionBombError:
         return math.inf
     except Exception:  # not an image Pillow knows
