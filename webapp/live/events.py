@@ -1,9 +1,9 @@
 """What a live update is on the wire: events, their ids, and SSE framing.
 
-An event's id says where a browser left off. Ids carry an epoch (when the broker's sequence
-began) above a per-board counter, so they keep growing across restarts of the
-app and of Redis: a browser holding an id from before a restart never ignores what comes
-next, and the server sees the id is from an older epoch and tells the page to catch up.
+An event's id says where a browser left off. Ids carry an epoch (when the board's sequence
+began) above a per-board counter, so they keep growing across restarts of the app and of
+Redis: a browser holding an id from before a restart never ignores what comes next, and the
+server sees the id is from another epoch and tells the page to catch up (reload its board).
 """
 import re
 import time
