@@ -7,15 +7,15 @@ MIME sniffing; no referrer sent to other sites; HSTS once the site is reached ov
 A view that needs a stricter policy (an attachment served inline, a reset link's page) sets
 its own header and keeps it.
 
-Ids: database ids are signed 64-bit integers. A larger number in a URL names no row (404),
-and a query or form field that cannot name a row is refused with 422, before it reaches
-SQLite or PostgreSQL, which would overflow on it and answer 500. Likewise a NUL character,
-which PostgreSQL cannot store in text.
+Ids: database ids are INTEGER columns, 32-bit on PostgreSQL and MariaDB. A larger number in a
+URL names no row (404), and a query or form field that cannot name a row is refused with 422,
+before it reaches the database, which would overflow on it and answer 500. Likewise a NUL
+character, which PostgreSQL cannot store in text.
 """
 from flask import Flask, abort, current_app, request
 from werkzeug.routing import BaseConverter
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**31 - 1  # ids are INTEGER columns: 32 bits on PostgreSQL and MariaDB (64 on SQLite)
 NO_ROW = 0  # ids start at 1
 
 CONTENT_SECURITY_POLICY = "; ".join([
@@ -41,7 +41,7 @@ HSTS = "max-age=31536000; includeSubDomains"
 
 
 class IdConverter(BaseConverter):
-    """`<int:...>` in our URLs. A number no row can have (0, 2**63 and beyond, thousands of digits)
+    """`<int:...>` in our URLs. A number no row can have (0, 2**31 and beyond, thousands of digits)
     becomes NO_ROW instead of a routing failure: the view's own lookup then answers 404 as for
     any unknown id, whatever the method. (Failing in the converter gives 405 when another rule
     on the path takes other methods, and a plain int reaches the database and overflows.)"""
@@ -86,7 +86,7 @@ def refuse_nul_characters():
 
 def parse_id(value) -> int | None:
     """A row id written in ASCII digits, within the database's range; anything else is None."""
-    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 19:
+    if not isinstance(value, str) or not value.isascii() or not value.isdigit() or len(value) > 20:
         return None
     number = int(value)
     return number if 1 <= number <= MAX_ID else None
