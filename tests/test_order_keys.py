@@ -280,6 +280,7 @@ def test_repair_positions_rewrites_duplicated_keys_in_the_order_shown(backend):
             db.session.add(ChecklistItem(card_id=first_card.id, text=text_, position=key))
         db.session.commit()
         untouched = {title: cards[title].position for title in ("Five", "Six")}
+        edited_at = dict(db.session.execute(select(Card.id, Card.updated_at)).tuples().all())
         shown_before = {column_id: [card_id for card_id, _ in order_of(column_id)] for column_id in columns.values()}
     runner = backend.test_cli_runner()
     result = runner.invoke(args=["repair-positions"])
@@ -299,6 +300,8 @@ def test_repair_positions_rewrites_duplicated_keys_in_the_order_shown(backend):
         assert {card.title: card.position for card in db.session.scalars(
             select(Card).where(Card.title.in_(untouched)))} == untouched
         assert [column.title for column in db.session.get(Board, board_id).columns] == ["To do", "Doing", "Done"]
+        # A fresh key is not an edit: no card shows as changed just now.
+        assert dict(db.session.execute(select(Card.id, Card.updated_at)).tuples().all()) == edited_at
         assert [item.text for item in db.session.scalars(select(ChecklistItem).order_by(ChecklistItem.position))] \
             == ["c", "a", "b"]
     again = runner.invoke(args=["repair-positions"])

@@ -5,7 +5,8 @@ from sqlalchemy import func, or_, select
 
 from .extensions import db
 from .models import Board, BoardColumn, BoardMember, Card, ChecklistItem, User
-from .ordering import MAX_KEY, keys_after, repair
+from .ordering import MAX_KEY, keys_after, lock_parent, repair
+from .sqlite_lock import hold_write_lock
 
 DEMO_EMAIL = "demo@corkboard.test"
 DEMO_PASSWORD = "corkboard-demo"
@@ -72,11 +73,11 @@ def create_user(email: str, name: str, password: str):
     click.echo(f"Created {email}.")
 
 
-# What holds an order, and what it is ordered within: (model, the parent's column, what to call them).
+# What holds an order, what it is ordered within (the parent's model and column), what to call them.
 ORDERED = [
-    (Card, Card.column_id, "cards of column"),
-    (BoardColumn, BoardColumn.board_id, "columns of board"),
-    (ChecklistItem, ChecklistItem.card_id, "checklist items of card"),
+    (Card, BoardColumn, Card.column_id, "cards of column"),
+    (BoardColumn, Board, BoardColumn.board_id, "columns of board"),
+    (ChecklistItem, Card, ChecklistItem.card_id, "checklist items of card"),
 ]
 
 
@@ -89,13 +90,15 @@ def repair_positions(dry_run: bool):
     Several workers on SQLite before the write lock could give two cards of a column the same
     key; a drop between those two then failed. Each such column (board, checklist) gets fresh
     keys in its current order, in one transaction."""
+    hold_write_lock()  # SQLite: a running server's moves wait until the repair is committed
     fixed = 0
-    for model, parent, label in ORDERED:
+    for model, parent_model, parent, label in ORDERED:
         duplicated = select(parent).group_by(parent, model.position).having(func.count() > 1)
         overlong = select(parent).where(func.length(model.position) > MAX_KEY)
         parents = db.session.scalars(select(parent).where(or_(parent.in_(duplicated), parent.in_(overlong)))
                                      .distinct().order_by(parent)).all()
         for parent_id in parents:
+            lock_parent(db.session, parent_model, parent_id)  # a database server: that parent's moves wait
             changed = repair(db.session, model, parent == parent_id)
             fixed += 1
             click.echo(f"{'Would rewrite' if dry_run else 'Rewrote'} {changed} keys: {label} {parent_id}")
@@ -103,6 +106,7 @@ def repair_positions(dry_run: bool):
         db.session.rollback()
     else:
         db.session.commit()
-    click.echo(f"Corkboard: {fixed} orders {'to repair' if dry_run else 'repaired'}." if fixed
+    orders = f"{fixed} order{'s' if fixed > 1 else ''}"
+    click.echo(f"Corkboard: {orders} {'to repair' if dry_run else 'repaired'}." if fixed
                else "Corkboard: no duplicated positions.")
 

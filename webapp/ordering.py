@@ -186,9 +186,11 @@ def _rewrite(session: Session, model, ids: list[int | None], old: dict[int, str]
                if row_id is not None and old[row_id] != key]
     if changes:
         table = model.__table__
+        # A new key is no change anyone made: `updated_at` stays as it was.
+        unchanged = {"updated_at": table.c.updated_at} if "updated_at" in table.c else {}
         session.execute(
-            update(table).where(table.c.id == bindparam("row_id")).values(position=bindparam("new_position")),
-            changes)
+            update(table).where(table.c.id == bindparam("row_id"))
+            .values(position=bindparam("new_position"), **unchanged), changes)
         # Objects already loaded keep their old position until they are loaded again.
         for obj in list(session.identity_map.values()):
             if isinstance(obj, model) and obj.id in old:

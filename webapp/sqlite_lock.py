@@ -24,6 +24,16 @@ def _take_the_write_lock(_session, _transaction, connection) -> None:
     # `after_begin` runs before the session's first statement on this connection; with the
     # driver's default (legacy) transaction control nothing has been sent yet, so this BEGIN
     # is the transaction's first statement, and the driver sees it and adds none of its own.
-    if (connection.dialect.name == "sqlite" and has_request_context() and request.method in MUTATING
-            and not connection.connection.dbapi_connection.in_transaction):
+    if has_request_context() and request.method in MUTATING:
+        _begin_immediate(connection)
+
+
+def hold_write_lock() -> None:
+    """Outside a request (a `flask` command that reads, then rewrites): hold SQLite's write lock
+    for the rest of the session's transaction, so a running server's changes wait for it."""
+    _begin_immediate(db.session.connection())
+
+
+def _begin_immediate(connection) -> None:
+    if connection.dialect.name == "sqlite" and not connection.connection.dbapi_connection.in_transaction:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
