@@ -2,6 +2,7 @@
 import re
 import time
 
+import pytest
 from playwright.sync_api import Page, Route, expect
 
 from .actions import add_cards, card_count, card_titles, column, open_card, settled
@@ -50,9 +51,10 @@ def test_an_added_card_shows_once_for_whoever_added_it(board_page: Page):
     expect(card_count(page, "To do")).to_have_text("1")
 
 
+@pytest.mark.parametrize("fault", ["down", "stalled"])
 def test_the_board_says_live_updates_are_paused_while_redis_is_down_and_catches_up(
-        browser, browser_context_args, tmp_path):
-    """With Redis down, a change is still saved and shown to its author; the board says live
+        browser, browser_context_args, tmp_path, fault):
+    """With Redis down or stalled, a change is still saved and shown to its author; the board says live
     updates are paused (never reloads itself over and over), and once Redis is back it resumes
     by itself: a change from another window shows again."""
     import uuid
@@ -62,7 +64,6 @@ def test_the_board_says_live_updates_are_paused_while_redis_is_down_and_catches_
     from .conftest import serve
 
     if REDIS_SERVER is None:
-        import pytest
         pytest.skip("redis-server is not installed")
     redis = PrivateRedis(tmp_path)
     try:
@@ -80,7 +81,7 @@ def test_the_board_says_live_updates_are_paused_while_redis_is_down_and_catches_
             page.on("request", lambda request: loads.append(request.url)
                     if request.resource_type == "document" else None)
 
-            redis.kill()
+            redis.kill() if fault == "down" else redis.freeze()
             expect(status.get_by_text("Live updates paused")).to_be_visible()
             expect(status.get_by_role("link", name="Reload")).to_be_visible()
             add_cards(page, "To do", ["Saved while paused"])  # saved, and the author sees it
@@ -89,7 +90,7 @@ def test_the_board_says_live_updates_are_paused_while_redis_is_down_and_catches_
             page.wait_for_timeout(3_000)
             assert loads == []  # no reload storm: the page did not reload itself at all
 
-            redis.start()
+            redis.start() if fault == "down" else redis.thaw()
             expect(status.get_by_text("Live updates paused")).to_be_hidden()
             expect(status.get_by_text("Live", exact=True)).to_be_visible()
             other = context.new_page()
