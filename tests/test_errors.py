@@ -54,6 +54,22 @@ def test_failure_half_way_saves_nothing_and_says_so(app, ada):
     assert ada.hx("PUT", ada.board.card_url("One"), {"title": "Fine"}).status_code == 200
 
 
+def test_failure_after_the_commit_says_the_change_was_saved(app, ada, monkeypatch):
+    """A change that was committed must not be reported as lost: a retry would make it twice."""
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    from webapp import cards
+
+    def broken_render(*args, **kwargs):
+        raise RuntimeError("template blew up")
+
+    monkeypatch.setattr(cards, "updated", broken_render)
+    response = ada.hx("POST", f"{ada.board.column_url('Doing')}/cards", {"title": "Saved anyway"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Your change was saved" in html and "Nothing was saved" not in html
+    assert card_titles(app, ada.board.id, "Doing") == ["Saved anyway"]
+
+
 def test_production_refuses_to_start_without_secret_key(monkeypatch):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("FLASK_DEBUG", raising=False)

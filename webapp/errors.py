@@ -2,9 +2,10 @@
 import math
 import time
 
-from flask import current_app, jsonify, make_response, render_template, request
+from flask import current_app, g, has_request_context, jsonify, make_response, render_template, request
 from flask_limiter import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
+from sqlalchemy import event
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from .extensions import db, limiter
@@ -20,6 +21,9 @@ MESSAGES = {
     429: "Too many requests.",
     500: "Something went wrong on our side. Nothing was saved; please try again.",
 }
+# A failure after the change was committed (showing it, say): retrying would make it twice.
+SAVED_BUT_FAILED = ("Your change was saved, but something went wrong on our side while showing it. "
+                    "Reload the page to see it; there is no need to do it again.")
 
 
 def init_app(app):
@@ -27,6 +31,12 @@ def init_app(app):
     app.register_error_handler(RateLimitExceeded, handle_rate_limited)
     app.register_error_handler(HTTPException, handle_http_error)
     app.register_error_handler(Exception, handle_unexpected_error)
+
+
+@event.listens_for(db.session, "after_commit")
+def _remember_the_commit(_session) -> None:
+    if has_request_context():
+        g.committed = True
 
 
 def handle_csrf_error(error: CSRFError):
@@ -67,6 +77,8 @@ def handle_unexpected_error(error: Exception):
         raise error
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)
     db.session.rollback()
+    if g.get("committed"):
+        return render_error(500, SAVED_BUT_FAILED)
     return handle_http_error(InternalServerError(original_exception=error))
 
 
