@@ -327,3 +327,16 @@ def test_the_live_stream_answers_with_nosniff_too(app, ada):
             if browser.status == 200:
                 await browser.close()
     run(app, scenario)
+
+
+def test_a_form_field_without_a_name_is_a_400_not_a_500(ada):
+    """A CR in a multipart field name breaks its header line, and the part arrives nameless."""
+    boundary = "xyz"
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"\r\"\r\n\r\nvalue\r\n"
+            f"--{boundary}--\r\n").encode()
+    for who in (ada.client, ada.app.test_client()):
+        response = who.post(ada.board.card_url("One") + "/attachments", data=body,
+                            content_type=f"multipart/form-data; boundary={boundary}",
+                            headers={"X-CSRFToken": ada.token})
+        assert response.status_code == 400
+        assert "has no name" in response.get_data(as_text=True)

@@ -61,6 +61,7 @@ def init_app(app: Flask) -> None:
     # Rules pick their converter when they are added: this must run before any blueprint.
     app.url_map.converters["int"] = IdConverter
     app.before_request(refuse_nul_characters)
+    app.before_request(refuse_nameless_fields)
     app.after_request(add_security_headers)
 
 
@@ -82,6 +83,15 @@ def refuse_nul_characters():
         fields += request.form.items(multi=True)
     if "\x00" in request.path or any("\x00" in name or "\x00" in value for name, value in fields):
         abort(422, "Text cannot contain the NUL character (U+0000).")
+
+
+def refuse_nameless_fields():
+    """A multipart part whose name cannot be read (a CR or LF in it breaks its header line)
+    comes out of Werkzeug named None, which the CSRF check and the forms cannot handle. No
+    browser sends one. The CSRF check reads the whole form next anyway, so parsing it here first
+    costs nothing."""
+    if request.mimetype == "multipart/form-data" and (None in request.form or None in request.files):
+        abort(400, "A field of this form has no name.")
 
 
 def parse_id(value) -> int | None:
