@@ -23,8 +23,8 @@ def test_seed_demo_loads_once(app):
 
 def test_create_user(app):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["create-user", "Lin@Example.com", "--name", "Lin", "--password", "s3cret-pass"],
-                           input="s3cret-pass\n")
+    result = runner.invoke(args=["create-user", "Lin@Example.com", "--name", "Lin", "--password", "tin-kettle-orbit"],
+                           input="tin-kettle-orbit\n")
     assert "Created lin@example.com." in result.output
     duplicate = runner.invoke(args=["create-user", "lin@example.com", "--name", "Lin", "--password", "x"])
     assert duplicate.exit_code != 0 and "already exists" in duplicate.output
@@ -32,8 +32,17 @@ def test_create_user(app):
 
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"',
                       client.get("/login").get_data(as_text=True)).group(1)
-    response = client.post("/login", data={"email": "lin@example.com", "password": "s3cret-pass", "csrf_token": token})
+    response = client.post("/login", data={"email": "lin@example.com", "password": "tin-kettle-orbit", "csrf_token": token})
     assert response.status_code == 303
+
+
+def test_create_user_refuses_a_weak_password(app):
+    runner = app.test_cli_runner()
+    for weak in ("password", "12345678", "lin@example.com"):
+        result = runner.invoke(args=["create-user", "lin@example.com", "--name", "Lin", "--password", weak])
+        assert result.exit_code != 0 and ("easy to guess" in result.output or "your name or email" in result.output)
+    with app.app_context():
+        assert db.session.scalar(select(User).where(User.email == "lin@example.com")) is None
 
 
 def test_migrations_build_the_schema_the_models_describe(app):

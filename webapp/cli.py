@@ -4,6 +4,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import func, or_, select
 
 from .extensions import db
+from .forms import password_problem
 from .models import Board, BoardColumn, BoardMember, Card, ChecklistItem, User
 from .ordering import MAX_KEY, keys_after, lock_parent, repair
 from .sqlite_lock import hold_write_lock
@@ -66,6 +67,9 @@ def create_user(email: str, name: str, password: str):
     email = email.strip().lower()
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise click.ClickException(f"An account for {email} already exists.")
+    problem = password_problem(password, name, email)
+    if problem:
+        raise click.ClickException(problem)
     user = User(name=name.strip(), email=email)
     user.set_password(password)
     db.session.add(user)

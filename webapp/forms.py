@@ -38,17 +38,23 @@ class StrongPassword:
     def __call__(self, form, field):
         if field.errors or not field.data:  # too short already says it
             return
-        result = zxcvbn(field.data[:self.CHECKED_LENGTH], user_inputs=password_context(*form.password_context()))
-        if result["score"] >= self.MIN_SCORE:
-            return
-        if any(match.get("dictionary_name") == "user_inputs" for match in result["sequence"]):
-            raise ValidationError("Don't build your password from your name or email address: "
-                                  "it is the first thing someone would try.")
-        feedback = result["feedback"]
-        raise ValidationError(" ".join(filter(None, [
-            "This password is too easy to guess.", feedback.get("warning"), *feedback.get("suggestions", []),
-            "A few uncommon words together make a strong password."
-            if not feedback.get("suggestions") else ""])))
+        problem = password_problem(field.data, *form.password_context())
+        if problem:
+            raise ValidationError(problem)
+
+
+def password_problem(password: str, *context: str | None) -> str | None:
+    """Why zxcvbn finds this password easy to guess for an account with this name and address
+    (None: it is strong enough). The forms and `flask create-user` both ask it."""
+    result = zxcvbn(password[:StrongPassword.CHECKED_LENGTH], user_inputs=password_context(*context))
+    if result["score"] >= StrongPassword.MIN_SCORE:
+        return None
+    if any(match.get("dictionary_name") == "user_inputs" for match in result["sequence"]):
+        return "Don't build your password from your name or email address: it is the first thing someone would try."
+    feedback = result["feedback"]
+    return " ".join(filter(None, [
+        "This password is too easy to guess.", feedback.get("warning"), *feedback.get("suggestions", []),
+        "A few uncommon words together make a strong password." if not feedback.get("suggestions") else ""]))
 
 
 def password_context(*words: str | None) -> list[str]:
