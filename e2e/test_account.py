@@ -47,3 +47,16 @@ def test_a_weak_password_is_refused_with_the_reason(page, account):
     expect(field).to_have_accessible_description(re.compile(r"^This password is too easy to guess\. This is a very "
                                                             r"common password\."))
     expect(page.get_by_role("heading", name="Create your account")).to_be_visible()  # nothing was sent
+
+
+def test_a_wrong_password_keeps_the_fields_name_and_describes_it(page, account):
+    """The error is the field's description, not part of its name: a screen reader says
+    "Password, invalid entry, That email and password don't match an account"."""
+    sign_up(page, account)
+    page.get_by_role("button", name="Log out").click()
+    page.get_by_label("Email").fill(account.email)
+    page.get_by_label("Password", exact=True).fill("not the password at all")
+    page.get_by_role("button", name="Log in").click()
+    password = page.get_by_label("Password", exact=True)
+    expect(password).to_have_attribute("aria-invalid", "true")
+    expect(password).to_have_accessible_description(re.compile("don't match an account"))
