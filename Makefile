@@ -7,7 +7,7 @@ FLASK := $(BIN)/flask --app webapp
 WITH_SECRET = SECRET_KEY="$${SECRET_KEY:-$$(cat instance/secret_key)}"
 VENDOR := static/vendor
 
-.PHONY: run dev test setup db chromium services bench clean
+.PHONY: run dev test screenshots setup db chromium services bench clean
 
 run: setup db
 	$(WITH_SECRET) $(BIN)/hypercorn -c hypercorn.toml webapp.asgi:app
@@ -17,6 +17,10 @@ dev: setup db
 
 test: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The README's picture of a board in use (docs/screenshot.png), taken in Chromium.
+screenshots: setup chromium
+	CORKBOARD_SCREENSHOTS=docs $(BIN)/pytest -q e2e/test_screenshot.py
 
 setup: $(VENV)/.installed $(VENDOR)/.installed
 
