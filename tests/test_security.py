@@ -12,7 +12,7 @@ from webapp.models import Attachment, BoardMember, Card, ChecklistItem, Comment,
 from tests.conftest import UserClient, make_user
 
 MUTATIONS = {"POST", "PUT", "PATCH", "DELETE"}
-PUBLIC = {"static", "main.index", "main.healthz", "auth.login", "auth.signup",
+PUBLIC = {"static", "main.index", "main.healthz", "main.favicon", "auth.login", "auth.signup",
           "auth.forgot_password", "auth.reset_password", "auth.confirm_signup", "members.invitation"}
 
 
@@ -340,3 +340,12 @@ def test_a_form_field_without_a_name_is_a_400_not_a_500(ada):
                             headers={"X-CSRFToken": ada.token})
         assert response.status_code == 400
         assert "has no name" in response.get_data(as_text=True)
+
+
+def test_the_site_icon_is_served(app):
+    client = app.test_client()
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/static/favicon.svg")
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    assert 'rel="icon" href="/static/favicon.svg"' in client.get("/login").get_data(as_text=True)

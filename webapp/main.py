@@ -1,4 +1,4 @@
-"""The landing page, "My cards" and the liveness check."""
+"""The landing page, "My cards", the site icon and the liveness check."""
 from itertools import groupby
 
 from flask import Blueprint, redirect, render_template, url_for
@@ -35,6 +35,12 @@ def my_cards():
     ).all()
     groups = [(board, list(board_cards)) for board, board_cards in groupby(cards, key=lambda card: card.board)]
     return render_template("my_cards.html", groups=groups)
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """Browsers and feed readers ask for /favicon.ico whatever the page says: point them at the icon."""
+    return redirect(url_for("static", filename="favicon.svg"), 301)
 
 
 @bp.get("/healthz")
