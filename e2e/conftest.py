@@ -248,7 +248,7 @@ def fail_fast(request):
 def hold_live_stream(context):
     """Keep every board's live stream connecting, never connected, so that a page shows only
     what its own requests bring back. Flow tests use this to stay deterministic; test_live.py
-    tests the stream itself. (The board still reads "Live": nothing has failed.)"""
+    tests the stream itself. (The live indicator stays hidden, as before any stream opens.)"""
     context.route(LIVE_STREAM, lambda route: None)  # never answered
 
 

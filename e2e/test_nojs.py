@@ -24,6 +24,8 @@ def test_board_works_without_javascript(nojs_page: Page, account):
     log_out(page)
     log_in(page, account)
     board_path = create_board(page, "Garden")
+    # Nothing on this page updates by itself, so it must not claim to.
+    expect(page.get_by_text("Live", exact=True)).to_be_hidden()
 
     add_card(page, "To do", "Plant the tomatoes")
     add_card(page, "To do", "Water the roses")

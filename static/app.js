@@ -139,6 +139,8 @@
   // that cannot get updates), with a link to reload the board meanwhile.
   function liveState(state) {
     document.body.classList.toggle("live-down", state !== "live");
+    var status = document.querySelector(".live-status");
+    if (status) status.hidden = false;
     var offline = document.querySelector(".live-status .live-offline");
     if (!offline) return;
     offline.textContent = state === "paused" ? offline.dataset.paused : offline.dataset.reconnecting;
