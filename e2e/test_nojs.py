@@ -75,3 +75,28 @@ def test_empty_card_title_without_javascript_shows_an_error_page(nojs_page: Page
     page.get_by_role("button", name="Add card").click()
     expect(page).to_have_url(re.compile(re.escape(board_path) + "$"))
     expect(card_titles(page, "Doing")).to_have_text(["Mow the lawn"])
+
+
+def test_deleting_without_javascript_asks_on_a_page_of_its_own(nojs_page: Page, account):
+    page = nojs_page
+    sign_up(page, account)
+    board_path = create_board(page, "Garden")
+    add_card(page, "To do", "Prune the apple tree")
+    add_card(page, "To do", "Rake the leaves")
+
+    page.get_by_role("link", name="Prune the apple tree", exact=True).click()
+    page.get_by_role("button", name="Delete card").click()
+    expect(page.get_by_role("heading", name="Delete the card “Prune the apple tree”?")).to_be_visible()
+    page.get_by_role("link", name="Cancel").click()  # changed my mind: nothing happened
+    expect(page.get_by_role("heading", name="Prune the apple tree")).to_be_visible()
+
+    page.get_by_role("button", name="Delete card").click()
+    page.get_by_role("button", name="Delete card").click()  # the confirmation page's own button
+    expect(page).to_have_url(re.compile(re.escape(board_path) + "$"))
+    expect(card_titles(page, "To do")).to_have_text(["Rake the leaves"])
+
+    page.get_by_label("Actions for column To do").click()  # a <details>: no script needed
+    page.get_by_role("button", name="Delete column").first.click()
+    expect(page.get_by_role("heading", name="Delete the column “To do” and its cards?")).to_be_visible()
+    page.get_by_role("link", name="Cancel").click()
+    expect(card_titles(page, "To do")).to_have_text(["Rake the leaves"])

@@ -16,8 +16,8 @@ PUBLIC = {"static", "main.index", "main.healthz", "main.favicon", "auth.login", 
           "auth.forgot_password", "auth.reset_password", "auth.confirm_signup", "members.invitation"}
 
 
-OWNER_ONLY = {"boards.edit", "boards.rename", "boards.delete", "members.change_role", "members.remove",
-              "members.invite", "members.revoke"}
+OWNER_ONLY = {"boards.edit", "boards.rename", "boards.delete", "boards.delete_form", "members.change_role",
+              "members.remove", "members.invite", "members.revoke"}
 ANY_MEMBER_MAY = {"members.leave"}  # the one change a viewer can make
 AUTHOR_ONLY = {"comments.edit_form", "comments.edit", "comments.delete"}  # the comment is Ada's
 AUTHOR_ONLY = {"comments.edit_form", "comments.edit", "comments.delete"}  # the comment is Ada's

@@ -218,6 +218,16 @@ def rename(board_id: int):
     return updated("partials/board_title.html", url_for("boards.show", board_id=board.id), board=board)
 
 
+@bp.get("/<int:board_id>/delete")
+def delete_form(board_id: int):
+    board = get_board_or_404(board_id, "owner")
+    board_url = url_for("boards.show", board_id=board.id)
+    return render_template("confirm_delete.html",
+                           question=f"Delete the board “{board.title}” with all its columns and cards?",
+                           detail="Everyone loses it, members included. This cannot be undone.",
+                           action=board_url, button="Delete board", cancel_url=board_url)
+
+
 @bp.delete("/<int:board_id>")
 def delete(board_id: int):
     board = get_board_or_404(board_id, "owner")

@@ -1,11 +1,11 @@
 """Cards: add, open, edit, move, delete. `/boards/<id>/cards/<id>` lives here."""
-from flask import Blueprint, abort, make_response, redirect, url_for
+from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
 from sqlalchemy import bindparam, func, select
 
 from . import live
 from .activity import record
-from .auth import require_login
+from .auth import is_safe_next, require_login
 from .columns import board_url, column_counts, column_of, get_column_or_404
 from .boards import get_board_or_404
 from .extensions import db
@@ -178,6 +178,17 @@ def publish_lists(board_id: int, column_ids: list[int]) -> str:
 def publish_face(card: Card) -> None:
     """Send the card's fresh face to every open board."""
     live.publish_board(card.board_id, "partials/card.html", card=card_face(card), oob=True)
+
+
+@bp.get("/cards/<int:card_id>/delete")
+def delete_form(board_id: int, card_id: int):
+    board, card = get_card_or_404(board_id, card_id, "editor")
+    card_url = url_for("cards.show", board_id=board.id, card_id=card.id)
+    back = request.args.get("next")  # the archive page asks from its list
+    return render_template("confirm_delete.html", question=f"Delete the card “{card.title}”?",
+                           detail="Its comments, checklist and attachments go with it. This cannot be undone; "
+                                  "archiving keeps a card out of sight instead.",
+                           action=card_url, button="Delete card", cancel_url=back if is_safe_next(back) else card_url)
 
 
 @bp.delete("/cards/<int:card_id>")

@@ -123,6 +123,16 @@ def move(board_id: int, column_id: int):
                    **board_context(board))
 
 
+@bp.get("/<int:column_id>/delete")
+def delete_form(board_id: int, column_id: int):
+    board, column = get_column_or_404(board_id, column_id, "editor")
+    return render_template("confirm_delete.html", question=f"Delete the column “{column.title}” and its cards?",
+                           detail="Every card in it goes too. This cannot be undone; archiving the column "
+                                  "keeps it out of sight instead.",
+                           action=url_for("columns.delete", board_id=board.id, column_id=column.id),
+                           button="Delete column", cancel_url=board_url(board))
+
+
 @bp.delete("/<int:column_id>")
 def delete(board_id: int, column_id: int):
     board, column = get_column_or_404(board_id, column_id, "editor")
