@@ -199,3 +199,19 @@ def test_board_survives_logging_out_and_in(board_page: Page, account):
     log_in(page, account)
     page.get_by_role("link", name="Sprint 12").click()
     expect(card_titles(page, "Doing")).to_have_text(["Renew the TLS certificate", "Rotate the API keys"])
+
+
+def test_menus_close_on_escape_and_on_a_click_elsewhere(signed_up_page: Page):
+    page = signed_up_page
+    create_board(page, "Website relaunch")
+    board_menu = page.locator("details.board-menu")
+    board_menu.locator("summary").click()
+    expect(page.get_by_role("button", name="Delete board")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(page.get_by_role("button", name="Delete board")).to_be_hidden()
+    expect(board_menu.locator("summary")).to_be_focused()  # focus goes back to the menu's button
+
+    page.get_by_label("Actions for column Doing").click()
+    expect(column(page, "Doing").get_by_role("button", name="Delete column")).to_be_visible()
+    page.get_by_role("heading", name="Website relaunch").click()
+    expect(column(page, "Doing").get_by_role("button", name="Delete column")).to_be_hidden()

@@ -245,3 +245,23 @@
     if (message) message.remove();
   });
 })();
+
+// --- Pop-up menus (<details> on the board): Escape or a click elsewhere closes them. ---------
+(function () {
+  "use strict";
+  var MENUS = "details.board-menu[open], details.filter-menu[open], details.column-menu[open]";
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var menu = event.target.closest && event.target.closest(MENUS);
+    if (!menu) return;
+    menu.open = false;
+    menu.querySelector("summary").focus();  // back to the button that opened it
+  });
+
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll(MENUS).forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+})();
