@@ -18,10 +18,9 @@ pytest_plugins = ["tests.smtp"]
 TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 
 
-@pytest.fixture
-def app(tmp_path):
-    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
-    app = create_app({
+def app_config(url, tmp_path, **extra) -> dict:
+    """What every test app runs with; `extra` overrides it."""
+    return {
         "TESTING": True,
         "SECRET_KEY": "test-secret",
         "SQLALCHEMY_DATABASE_URI": url,
@@ -30,7 +29,13 @@ def app(tmp_path):
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": 1,  # nothing listens: a test that sends mail uses the `smtp` fixture
-    })
+        **extra,
+    }
+
+
+def fresh_app(config: dict):
+    """An app on an empty schema for one test (a generator for fixtures: yield from it)."""
+    app = create_app(config)
     with app.app_context():
         db.drop_all()
         db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
@@ -41,6 +46,12 @@ def app(tmp_path):
         db.session.remove()
         db.drop_all()
         db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path):
+    url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
+    yield from fresh_app(app_config(url, tmp_path))
 
 
 class UserClient:

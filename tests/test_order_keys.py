@@ -8,8 +8,7 @@ import re
 import pytest
 from sqlalchemy import bindparam, func, insert, select, text, update
 
-from tests.conftest import UserClient, make_board, make_user
-from webapp import create_app
+from tests.conftest import UserClient, app_config, fresh_app, make_board, make_user
 from webapp.cards import position_key
 from webapp.extensions import db
 from webapp.models import ORDER_KEY_MAX, Board, BoardColumn, Card, ChecklistItem
@@ -39,22 +38,7 @@ def backend(request, tmp_path):
         url = POSTGRES
     else:
         url = f"sqlite:///{tmp_path / 'keys.db'}"
-    app = create_app({
-        "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "DEV_MAILBOX": False,
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"), "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 1,
-        "RATELIMIT_ENABLED": False,
-    })
-    with app.app_context():
-        db.drop_all()
-        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.session.commit()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    yield from fresh_app(app_config(url, tmp_path, RATELIMIT_ENABLED=False))
 
 
 def board_with(app, columns):

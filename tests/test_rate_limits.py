@@ -11,9 +11,9 @@ import threading
 import time
 
 import pytest
-from sqlalchemy import text
 
-from tests.conftest import TOKEN, UserClient, make_board, make_user
+from tests.conftest import TOKEN, UserClient, fresh_app, make_board, make_user
+from tests.conftest import app_config as base_config
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Invitation
@@ -25,26 +25,11 @@ TOO_MANY = re.compile(r"Too many attempts\. Try again in (\d+) minutes?\.")
 def app(tmp_path):
     """The suite's app, with rate limiting on (tests have it off unless they ask)."""
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
-    app = create_app(app_config(url, tmp_path))
-    with app.app_context():
-        db.drop_all()
-        db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
-        db.session.commit()
-        db.create_all()
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.drop_all()
-        db.engine.dispose()
+    yield from fresh_app(app_config(url, tmp_path))
 
 
 def app_config(url, tmp_path, **extra):
-    return {
-        "TESTING": True, "SECRET_KEY": "test-secret", "SQLALCHEMY_DATABASE_URI": url,
-        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000", "DEV_MAILBOX": False,
-        "UPLOAD_FOLDER": str(tmp_path / "uploads"), "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": 1,
-        "RATELIMIT_ENABLED": True, **extra,
-    }
+    return base_config(url, tmp_path, RATELIMIT_ENABLED=True, **extra)
 
 
 def browser(app, address="192.0.2.1"):
