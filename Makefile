@@ -30,13 +30,14 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
-$(VENDOR)/.installed: package.json package-lock.json
+$(VENDOR)/.installed: package.json package-lock.json webapp/icons.py $(VENV)/.installed
 	npm ci --no-audit --no-fund --loglevel=error
 	mkdir -p $(VENDOR)
 	cp node_modules/htmx.org/dist/htmx.min.js \
 	   node_modules/htmx-ext-sse/dist/sse.min.js \
 	   node_modules/sortablejs/Sortable.min.js \
-	   node_modules/@picocss/pico/css/pico.classless.min.css $(VENDOR)/
+	   $(VENDOR)/
+	$(BIN)/python -m webapp.icons node_modules/lucide-static/icons $(VENDOR)/icons.svg
 	touch $@
 
 db: setup instance/secret_key

@@ -68,8 +68,16 @@ def log_in(page: Page, account: Account) -> None:
     page.wait_for_load_state()
 
 
+def open_user_menu(page: Page) -> None:
+    """The account menu in the top bar (Account, Theme, Log out)."""
+    menu = page.locator("details.user-menu")
+    if menu.get_attribute("open") is None:
+        page.get_by_label(re.compile("^Account menu")).click()
+
+
 def log_out(page: Page) -> None:
-    page.get_by_role("button", name="Log out").click()
+    open_user_menu(page)
+    page.get_by_role("button", name="Log out", exact=True).click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
 
 

@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import Browser, expect
 
-from .actions import log_in, sign_up
+from .actions import log_in, log_out, sign_up
 from .conftest import VIEWPORT
 
 
@@ -53,7 +53,7 @@ def test_a_wrong_password_keeps_the_fields_name_and_describes_it(page, account):
     """The error is the field's description, not part of its name: a screen reader says
     "Password, invalid entry, That email and password don't match an account"."""
     sign_up(page, account)
-    page.get_by_role("button", name="Log out").click()
+    log_out(page)
     page.get_by_label("Email").fill(account.email)
     page.get_by_label("Password", exact=True).fill("not the password at all")
     page.get_by_role("button", name="Log in").click()

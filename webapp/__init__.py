@@ -61,11 +61,13 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(attachments.bp)
     app.register_blueprint(activity.bp)
 
-    from . import cli, markdown
+    from . import cli, icons, markdown, models
     cli.init_app(app)
     app.add_template_filter(activity.describe)
     app.add_template_filter(activity.time_ago)
     app.add_template_filter(markdown.render, "markdown")
+    app.add_template_global(icons.icon)
+    app.add_template_filter(models.initials)
 
     from . import errors, limits
     limits.init_app(app)  # after the blueprints: it wraps some of their views

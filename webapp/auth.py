@@ -24,7 +24,7 @@ from . import live
 from .extensions import db, login_manager
 from .forms import ConfirmSignupForm, LoginForm, NewPasswordForm, PasswordChangeForm, PasswordResetRequestForm, SignupForm
 from .mail import MailNotSent, external_url, send_mail
-from .models import BoardMember, LoginSession, User, hash_password, utcnow, verify_password
+from .models import THEMES, BoardMember, LoginSession, User, hash_password, utcnow, verify_password
 from .pagecache import BOARD_VERSION
 from .security import MAX_ID
 
@@ -494,6 +494,24 @@ def change_password():
             flash("Your password has been changed. Every other session was logged out.", "success")
             return redirect(url_for("auth.account"), 303)
     return render_account(form, 422)
+
+
+@bp.post("/account/theme")
+@login_required
+def theme():
+    """Light, dark, or the system's: remembered on the account, so every device follows."""
+    choice = request.form.get("theme", "")
+    if choice not in THEMES:
+        abort(400, "Choose a theme: system, light or dark.")
+    db.session.get(User, current_user.id).theme = choice
+    db.session.commit()
+    if request.headers.get("HX-Request"):
+        return "", 204
+    back = urlsplit(request.referrer or "")  # without JavaScript: back to the page it was chosen on
+    target = back.path + (f"?{back.query}" if back.query else "")
+    if back.netloc != request.host or not is_safe_next(target):
+        target = url_for("boards.index")
+    return redirect(target, 303)
 
 
 @bp.post("/account/logout-everywhere")

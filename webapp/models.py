@@ -20,6 +20,15 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def initials(name: str) -> str:
+    """A person's avatar text: the first letters of their first two names."""
+    return "".join(part[0] for part in name.split()[:2]).upper() or "?"
+
+
+# The page's colour scheme, per user: the system's (the default), or always light or dark.
+THEMES = ("system", "light", "dark")
+
+
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -27,6 +36,7 @@ class User(UserMixin, db.Model):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(256))
+    theme: Mapped[str] = mapped_column(String(10), default="system", server_default="system")  # THEMES
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
 
     boards: Mapped[list["Board"]] = relationship(back_populates="owner")
@@ -84,12 +94,17 @@ def role_at_least(role: str | None, needed: str) -> bool:
     return role is not None and ROLES.index(role) >= ROLES.index(needed)
 
 
+# A board's colour: its tile on "My boards" and the backdrop behind its columns.
+BOARD_COLORS = ("blue", "green", "orange", "red", "purple", "pink", "sky", "lime", "grey")
+
+
 class Board(db.Model):
     __tablename__ = "boards"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    color: Mapped[str] = mapped_column(String(20), default="blue", server_default="blue")  # BOARD_COLORS
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
 
     owner: Mapped[User] = relationship(back_populates="boards")

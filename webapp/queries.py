@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from .extensions import db
-from .models import Attachment, Card, ChecklistItem, Comment, Label, User, card_assignees, card_labels
+from .models import Attachment, Card, ChecklistItem, Comment, Label, User, card_assignees, card_labels, initials
 from .security import filter_ids
 
 DUE_SOON_DAYS = 2
@@ -152,8 +152,7 @@ class Person:
 
     @property
     def initials(self) -> str:
-        parts = self.name.split()
-        return "".join(part[0] for part in parts[:2]).upper() or "?"
+        return initials(self.name)
 
 
 def card_face(card: Card) -> CardFace:

@@ -7,7 +7,7 @@ from markupsafe import escape
 from sqlalchemy import and_, bindparam, select
 
 from ..extensions import db
-from ..models import BoardMember, LoginSession, User, utcnow
+from ..models import BoardMember, LoginSession, User, initials, utcnow
 from .events import CLOSED, DROPPED, PAUSED, PING, RESTARTING, Event, body_message, sse_frame
 from .subscriber import Subscriber
 from .tokens import read_stream_token
@@ -186,10 +186,6 @@ def presence_html(watchers: list[tuple[int, str]]) -> str:
     if len(watchers) > PRESENCE_SHOWN:
         items += f'<li class="more" title="and {len(watchers) - PRESENCE_SHOWN} more">+{len(watchers) - PRESENCE_SHOWN}</li>'
     return f'<ul id="presence" class="presence" aria-label="Viewing now" hx-swap-oob="true">{items}</ul>'
-
-
-def initials(name: str) -> str:
-    return "".join(part[0] for part in name.split()[:2]).upper() or "?"
 
 
 def last_event_id(scope, query) -> int | None:
