@@ -39,10 +39,13 @@
     htmx.ajax("GET", location.pathname + location.search, { target: columns, swap: "outerHTML" });
   }
 
+  // On a touch screen a card is picked up after a short hold, so a swipe still scrolls the board.
+  var TOUCH_HOLD_MS = 250;
+
   function initColumns(columns) {
     if (Sortable.get(columns) || columns.hasAttribute("data-filtered") || columns.closest(".read-only")) return;
     Sortable.create(columns, {
-      handle: ".column-handle", draggable: ".column", animation: 150,
+      handle: ".column-handle", draggable: ".column", animation: 150, delay: TOUCH_HOLD_MS, delayOnTouchOnly: true,
       onEnd: function (event) {
         if (event.oldDraggableIndex === event.newDraggableIndex) return;
         send("PATCH", columns.dataset.boardUrl + "/columns/" + event.item.dataset.id + "/move",
@@ -55,7 +58,8 @@
     var columns = list.closest("#board-columns");
     if (!columns || Sortable.get(list) || columns.hasAttribute("data-filtered") || columns.closest(".read-only")) return;
     Sortable.create(list, {
-      group: "cards", draggable: ".card", animation: 150,
+      group: "cards", draggable: ".card", animation: 150, delay: TOUCH_HOLD_MS, delayOnTouchOnly: true,
+      touchStartThreshold: 5,
       onEnd: function (event) {
         if (event.from === event.to && event.oldDraggableIndex === event.newDraggableIndex) return;
         send("PATCH", columns.dataset.boardUrl + "/cards/" + event.item.dataset.id + "/move",
@@ -246,10 +250,10 @@
   });
 })();
 
-// --- Pop-up menus (<details> on the board): Escape or a click elsewhere closes them. ---------
+// --- Pop-up menus (<details class="menu">): Escape or a click elsewhere closes them. --------
 (function () {
   "use strict";
-  var MENUS = "details.board-menu[open], details.filter-menu[open], details.column-menu[open]";
+  var MENUS = "details.menu[open]";
 
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Escape") return;
@@ -262,6 +266,110 @@
   document.addEventListener("click", function (event) {
     document.querySelectorAll(MENUS).forEach(function (menu) {
       if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+
+  // One menu at a time: opening one closes the others.
+  document.addEventListener("toggle", function (event) {
+    var menu = event.target;
+    if (!menu.matches || !menu.matches(MENUS)) return;
+    document.querySelectorAll(MENUS).forEach(function (other) {
+      if (other !== menu && !other.contains(menu)) other.open = false;
+    });
+  }, true);
+})();
+
+// --- Small conveniences of the board's forms. ---------------------------------------------------
+(function () {
+  "use strict";
+
+  // "Add a card" / "Add a column" open their form with the field focused; × closes it again.
+  document.addEventListener("toggle", function (event) {
+    var box = event.target;
+    if (!box.matches || !box.matches("details.add-card, details.add-column") || !box.open) return;
+    var field = box.querySelector("input[name=title]");
+    if (field) field.focus();
+  }, true);
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-close-details]");
+    if (!button) return;
+    var box = button.closest("details");
+    box.open = false;
+    box.querySelector("summary").focus();
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var box = event.target.closest && event.target.closest("details.add-card[open], details.add-column[open]");
+    if (!box) return;
+    box.open = false;
+    box.querySelector("summary").focus();
+  });
+
+  // The filter buttons say how many labels or members are picked.
+  document.addEventListener("change", function (event) {
+    var menu = event.target.closest && event.target.closest("#board-filters details.filter-menu");
+    if (!menu) return;
+    var count = menu.querySelectorAll("input[type=checkbox]:checked").length;
+    menu.querySelector(".filter-count").textContent = count ? String(count) : "";
+  });
+
+  // The theme applies at once; the server remembers it for every device.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".theme-picker button[name=theme]");
+    if (!button) return;
+    var theme = button.value;
+    document.documentElement.dataset.theme = theme;
+    var scheme = document.querySelector('meta[name="color-scheme"]');
+    if (scheme) scheme.content = theme === "system" ? "light dark" : theme;
+    button.closest("fieldset").querySelectorAll("button").forEach(function (other) {
+      other.setAttribute("aria-pressed", other === button ? "true" : "false");
+    });
+  });
+
+  // On a phone the columns snap one at a time: a row of their names jumps between them.
+  function laneJump(columns) {
+    var nav = document.getElementById("lane-jump");
+    if (!nav) {
+      nav = document.createElement("nav");
+      nav.id = "lane-jump";
+      nav.className = "lane-jump";
+      nav.setAttribute("aria-label", "Jump to column");
+      columns.parentNode.insertBefore(nav, columns);
+    }
+    nav.replaceChildren();
+    columns.querySelectorAll(":scope > .column").forEach(function (lane) {
+      var link = document.createElement("a");
+      link.href = "#" + lane.id;
+      link.textContent = lane.querySelector(".column-title").textContent.trim();
+      nav.appendChild(link);
+    });
+    markLane(columns);
+  }
+  function markLane(columns) {
+    var nav = document.getElementById("lane-jump");
+    if (!nav) return;
+    var middle = columns.getBoundingClientRect().left + columns.clientWidth / 2;
+    nav.querySelectorAll("a").forEach(function (link) {
+      var lane = document.getElementById(link.hash.slice(1));
+      var box = lane && lane.getBoundingClientRect();
+      var here = box && box.left <= middle && box.right >= middle;
+      if (here) link.setAttribute("aria-current", "true"); else link.removeAttribute("aria-current");
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("#lane-jump a");
+    if (!link) return;
+    event.preventDefault();
+    var lane = document.getElementById(link.hash.slice(1));
+    if (lane) lane.scrollIntoView({ behavior: "smooth", inline: "center", block: "nearest" });
+  });
+  document.addEventListener("DOMContentLoaded", function () {
+    if (!window.htmx) return;
+    htmx.onLoad(function (root) {
+      var columns = root.id === "board-columns" ? root : root.querySelector && root.querySelector("#board-columns");
+      if (!columns) return;
+      laneJump(columns);
+      columns.addEventListener("scroll", function () { markLane(columns); }, { passive: true });
     });
   });
 })();

@@ -65,7 +65,7 @@ def create(board_id: int, column_id: int):
     board, column = get_column_or_404(board_id, column_id, "editor")
     form = CardForm()
     if not form.validate():
-        response = invalid(form, "partials/card_add_form.html", "Add a card", board=board, column=column)
+        response = invalid(form, "partials/card_add_form.html", "Add a card", board=board, column=column, bare=True)
         response.headers["HX-Retarget"] = f"#add-card-{column.id}"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
@@ -133,7 +133,7 @@ def move_form(board_id: int, card_id: int):
     board, card = get_card_or_404(board_id, card_id, "editor")
     form = MoveCardForm(formdata=None, column_id=card.column_id, position=current_index(card))
     context = detail_context(board, card)
-    return page_or_partial("form_page.html", "partials/card_move_form.html", move_form=form,
+    return page_or_partial("form_page.html", "partials/card_move_dialog.html", move_form=form,
                            form_partial="partials/card_move_form.html",
                            title=f"Move “{card.title}”", **{k: v for k, v in context.items() if k != "move_form"})
 

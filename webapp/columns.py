@@ -63,7 +63,7 @@ def create(board_id: int):
     board = get_board_or_404(board_id, "editor")
     form = ColumnForm()
     if not form.validate():
-        response = invalid(form, "partials/column_add_form.html", "Add a column", board=board)
+        response = invalid(form, "partials/column_add_form.html", "Add a column", board=board, bare=True)
         response.headers["HX-Reswap"] = "outerHTML"
         return response
     position = place(db.session, BoardColumn, BoardColumn.board_id == board.id, None, parent=(Board, board.id))
