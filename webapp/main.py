@@ -1,4 +1,4 @@
-"""The landing page, "My cards", the site icon and the liveness check."""
+"""The landing page, "My cards", the keyboard shortcuts, the site icon and the liveness check."""
 from itertools import groupby
 
 from flask import Blueprint, redirect, render_template, url_for
@@ -7,6 +7,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import contains_eager
 
 from .extensions import db
+from .hypermedia import page_or_partial
 from .models import Board, BoardColumn, BoardMember, Card, card_assignees
 
 bp = Blueprint("main", __name__)
@@ -35,6 +36,13 @@ def my_cards():
     ).all()
     groups = [(board, list(board_cards)) for board, board_cards in groupby(cards, key=lambda card: card.board)]
     return render_template("my_cards.html", groups=groups)
+
+
+@bp.get("/shortcuts")
+@login_required
+def shortcuts():
+    """The keyboard shortcuts: a page of its own, or the fragment the dialog shows."""
+    return page_or_partial("shortcuts.html", "partials/shortcuts.html")
 
 
 @bp.get("/favicon.ico")
