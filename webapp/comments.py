@@ -4,10 +4,14 @@ A mention is `@` followed by a member's handle, compared without regard to case.
 handles are their name with the spaces removed (Ada Lovelace → @AdaLovelace) and the part of
 their email address before the @ (ada.l@example.com → @ada.l). Only members of the board are
 emailed, never the comment's author, and each at most once per comment.
+
+Typing `@` and a few letters in a comment box offers the members whose name or email starts so
+(`mention_suggestions`, a server-rendered list that static/comments.js drives as a combobox); picking
+one writes their handle. Posted comments highlight the mentions of members (webapp/markdown.py).
 """
 import re
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from .activity import record
@@ -16,7 +20,7 @@ from .card_fields import board_members, changed
 from .cards import get_card_or_404
 from .extensions import db
 from .forms import CommentForm
-from .hypermedia import invalid, page_or_partial, updated, wants_fragment
+from .hypermedia import invalid, page_or_partial, wants_fragment
 from .mail import external_url, send_mail
 from .models import Board, Card, Comment, User, utcnow
 
@@ -34,6 +38,53 @@ def mentioned_handles(text: str) -> set[str]:
 
 def handles_of(user: User) -> set[str]:
     return {"".join(user.name.split()).lower(), user.email.split("@", 1)[0].lower()}
+
+
+def is_handle(text: str) -> bool:
+    """Whether `@text` reads back as exactly this handle (MENTION stops at a quote, a trailing dot...)."""
+    return bool(text) and MENTION.fullmatch("@" + text) is not None and not text.endswith((".", "+", "-"))
+
+
+@bp.app_template_global()
+def mention_handle(user: User) -> str:
+    """What picking the member in the suggestions writes after the @: their name without spaces,
+    or, when the name would not read back as one handle (O'Neil, Zoë-), the start of their email."""
+    name = "".join(user.name.split())
+    return name if is_handle(name) else user.email.split("@", 1)[0]
+
+
+@bp.app_template_global()
+def mention_handles(board_id: int) -> frozenset[str]:
+    """The handles of the board's members, lower-cased: the mentions a comment highlights.
+    Loaded once per response, however many comments it shows."""
+    cache = g.setdefault("mention_handles", {})
+    if board_id not in cache:
+        cache[board_id] = frozenset(handle for member in board_members(board_id) for handle in handles_of(member))
+    return cache[board_id]
+
+
+SUGGESTIONS = 8
+LISTBOX_ID = re.compile(r"[a-z][a-z0-9-]{0,40}")
+
+
+def listbox_id(asked: str) -> str:
+    """The id of the list the suggestions go into (its options' ids start with it)."""
+    return asked if LISTBOX_ID.fullmatch(asked) else "mention-list"
+
+
+def matching_members(members: list[User], query: str) -> list[User]:
+    """Members whose name (any word of it) or email address starts with `query`, first names first."""
+    query = query.lower()
+    def starts(member: User) -> int | None:
+        if member.name.lower().startswith(query) or "".join(member.name.split()).lower().startswith(query):
+            return 0
+        if any(word.lower().startswith(query) for word in member.name.split()[1:]):
+            return 1
+        if member.email.lower().startswith(query):
+            return 2
+        return None
+    ranked = [(rank, member) for member in members if (rank := starts(member)) is not None]
+    return [member for _, member in sorted(ranked, key=lambda pair: pair[0])][:SUGGESTIONS]
 
 
 def mentioned_members(text: str, members: list[User]) -> list[User]:
@@ -69,6 +120,19 @@ def notify_mentions(board: Board, card: Card, comment: Comment, already_told: se
     for member in members:  # queued: they leave after the response, retried if the server fails
         send_mail(member.email, f"{current_user.name} mentioned you on “{subject_title}”", "mention",
                   member=member, author=current_user, board=board, card=card, comment=comment, link=link)
+
+
+@bp.get("/mentions")
+def mention_suggestions(board_id: int, card_id: int):
+    """The members matching what follows the @ being typed (`q`), as options of the comment box's
+    list; any member may ask (it shows no more than the board's member list does)."""
+    board, card = get_card_or_404(board_id, card_id, "viewer")
+    query = request.args.get("q", "").strip().lstrip("@")[:100]
+    members = matching_members(board_members(board.id), query) if is_handle(query) or not query else []
+    response = make_response(render_template("partials/mention_suggestions.html", members=members, query=query,
+                                             listbox=listbox_id(request.args.get("list", ""))))
+    response.vary.add("HX-Request")
+    return response
 
 
 @bp.post("")
@@ -116,7 +180,8 @@ def edit(board_id: int, card_id: int, comment_id: int):
     record(board.id, "comment.edited", card=card)
     db.session.commit()
     notify_mentions(board, card, comment, already_told=told)
-    return updated("partials/comment.html", card_url(card), board=board, card=card, comment=comment)
+    # The card's face goes out too: an open card dialog elsewhere sees that the card changed.
+    return changed("partials/comment.html", board=board, card=card, comment=comment)
 
 
 @bp.delete("/<int:comment_id>")

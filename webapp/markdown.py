@@ -7,8 +7,15 @@ renderer produces, no script, event handler, style or `javascript:` link reaches
 Images are never loaded: `![alt](https://...)` becomes a link reading "🖼 alt". An image from
 another site would be fetched by every viewer's browser, telling that site who read the card
 and when (a tracking pixel); the Content-Security-Policy would block it anyway (img-src 'self').
+
+Mentions: given the handles of the board's members (`render(text, mentions)`), an `@handle` of
+one of them, in the text (not in code, not in a link), becomes `<span class="mention">@handle</span>`,
+the only span (and the only class) nh3 lets through. An @ of anyone else stays plain text.
 """
+import re
+
 import nh3
+from markdown_it.token import Token
 from markdown_it import MarkdownIt
 from markdown_it.common.utils import escapeHtml
 from markupsafe import Markup
@@ -33,23 +40,78 @@ def _image_as_link(renderer, tokens, idx, options, env) -> str:
 
 _renderer.add_render_rule("image", _image_as_link)
 
+# The same pattern the comments use to find whom to email (webapp/comments.py MENTION).
+MENTION = re.compile(r"(?<![\w@])@(\w[\w.+-]*)")
+
+
+def _mentions(state) -> None:
+    """Core rule: split the text of each paragraph around the mentions of members."""
+    handles = state.env.get("mentions") if isinstance(state.env, dict) else None
+    if not handles:
+        return
+    for block in state.tokens:
+        if block.type != "inline" or not block.children:
+            continue
+        children, in_link = [], 0
+        for token in block.children:
+            in_link += (token.type == "link_open") - (token.type == "link_close")
+            if token.type != "text" or in_link or "@" not in token.content:
+                children.append(token)
+                continue
+            children.extend(_split_mentions(state, token, handles))
+        block.children = children
+
+
+def _split_mentions(state, token, handles):
+    text, start = token.content, 0
+    for match in MENTION.finditer(text):
+        handle = match.group(1).rstrip(".+-")
+        if handle.lower() not in handles:
+            continue
+        end = match.start() + 1 + len(handle)
+        if match.start() > start:
+            yield _text(state, text[start:match.start()])
+        mention = Token("mention", "span", 0)
+        mention.content = "@" + handle
+        yield mention
+        start = end
+    if start < len(text):
+        yield _text(state, text[start:])
+
+
+def _text(state, content):
+    token = Token("text", "", 0)
+    token.content = content
+    return token
+
+
+def _render_mention(renderer, tokens, idx, options, env) -> str:
+    return f'<span class="mention">{escapeHtml(tokens[idx].content)}</span>'
+
+
+_renderer.core.ruler.after("text_join", "mentions", _mentions)
+_renderer.add_render_rule("mention", _render_mention)
+
 ALLOWED_TAGS = {
     "p", "br", "hr", "strong", "em", "s", "del", "code", "pre", "blockquote",
     "ul", "ol", "li", "h1", "h2", "h3", "h4", "h5", "h6", "a",
-    "table", "thead", "tbody", "tr", "th", "td",
+    "table", "thead", "tbody", "tr", "th", "td", "span",
 }
 ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "ol": {"start"}}
+ALLOWED_CLASSES = {"span": {"mention"}}  # a span is a mention, nothing else
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "noopener noreferrer nofollow"
 
 
-def render(text: str | None) -> Markup:
-    """Markdown source → sanitized HTML, safe to put in a page as is."""
+def render(text: str | None, mentions: frozenset[str] | set[str] | None = None) -> Markup:
+    """Markdown source → sanitized HTML, safe to put in a page as is. `mentions`: the lower-cased
+    handles to highlight (webapp/comments.py `mention_handles`)."""
     if not text:
         return Markup("")
-    html = _renderer.render(text)
+    html = _renderer.render(text, {"mentions": mentions} if mentions else {})
     return Markup(nh3.clean(
         html, tags=ALLOWED_TAGS, attributes=ALLOWED_ATTRIBUTES, url_schemes=ALLOWED_URL_SCHEMES,
+        allowed_classes=ALLOWED_CLASSES,
         url_relative="deny",  # only absolute http(s)/mailto links: nothing that resolves on our origin
         link_rel=LINK_REL, clean_content_tags={"script", "style"},
     ))
