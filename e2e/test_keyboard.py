@@ -4,7 +4,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .actions import add_cards, card_titles, column, is_move, open_user_menu, settled
+from .actions import add_cards, card_titles, column, is_move, open_card, open_user_menu, settled
 
 # What these flows see comes from their own requests; test_live.py covers live updates.
 pytestmark = pytest.mark.usefixtures("hold_live_stream")
@@ -74,6 +74,21 @@ def test_focus_lands_on_the_card_after_a_move_in_the_dialog(board_page: Page):
     # Focus is on the card, so the keyboard carries on from there.
     page.keyboard.press("ArrowUp")
     expect(card_link(page, "Plan")).to_be_focused()
+
+
+def test_focus_lands_on_the_card_after_a_move_from_its_sidebar(board_page: Page):
+    page = board_page
+    add_cards(page, "To do", ["Fix login"])
+    add_cards(page, "Doing", ["Review"])
+    dialog = open_card(page, "Fix login")
+    dialog.get_by_label("Column").select_option(label="Doing")
+    dialog.get_by_label("Position").select_option(label="1 (top)")
+    with page.expect_response(is_move):
+        dialog.get_by_role("button", name="Move", exact=True).click()
+    expect(dialog).to_be_hidden()
+    expect(card_titles(page, "Doing")).to_have_text(["Fix login", "Review"])
+    expect(card_link(page, "Fix login")).to_be_focused()
+    expect(announcer(page)).to_have_text("Moved “Fix login” to Doing, position 1 of 2")
 
 
 def test_focus_lands_on_the_column_menu_after_moving_the_column(board_page: Page):

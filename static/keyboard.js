@@ -44,7 +44,8 @@
     var moved = pending;
     if (!moved || event.detail.pathInfo.requestPath !== moved.path) return;
     pending = null;
-    if (!event.detail.successful) return;  // the error area says what went wrong
+    var status = event.detail.xhr ? event.detail.xhr.status : 0;
+    if (!event.detail.successful || status < 200 || status > 299) return;  // the error area says what went wrong
     if (moved.kind === "card") landCard(moved.id);
     else landColumn(moved.id);
   });
