@@ -21,7 +21,7 @@ def announcer(page: Page):
 def open_move_dialog(page: Page, title: str):
     page.get_by_role("link", name=f"Move {title}", exact=True).focus()
     page.keyboard.press("Enter")
-    dialog = page.get_by_role("dialog")
+    dialog = page.get_by_role("dialog", name=f"Move “{title}”")
     expect(dialog.get_by_role("heading", name=f"Move “{title}”")).to_be_visible()
     settled(page)
     return dialog
@@ -217,7 +217,7 @@ def test_question_mark_lists_the_shortcuts_and_escape_closes_them(board_page: Pa
     add_cards(page, "To do", ["Alpha"])
     card_link(page, "Alpha").focus()
     page.keyboard.press("?")
-    dialog = page.get_by_role("dialog")
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(dialog.get_by_role("heading", name="Keyboard shortcuts")).to_be_visible()
     for key in ("n", "/", "?", "Esc", "Enter"):
         expect(dialog.locator("kbd", has_text=re.compile(f"^{re.escape(key)}$")).first).to_be_visible()
@@ -246,7 +246,7 @@ def test_the_account_menu_opens_the_shortcuts_on_any_page(signed_up_page: Page):
     page = signed_up_page  # My boards: no board dialog here
     open_user_menu(page)
     page.get_by_role("button", name="Keyboard shortcuts").click()
-    dialog = page.get_by_role("dialog")
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(dialog.get_by_role("heading", name="Keyboard shortcuts")).to_be_visible()
     dialog.get_by_role("button", name="Close").click()
     expect(dialog).to_be_hidden()

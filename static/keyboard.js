@@ -213,6 +213,15 @@
     return true;
   }
 
+  // The board's dialog is named by the heading of the panel it shows (a card, Move, the shortcuts).
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var body = event.detail.target, box = body && body.id === "dialog-body" && body.closest("dialog");
+    if (!box) return;
+    var panel = body.querySelector(":scope > [aria-labelledby]");
+    if (panel) box.setAttribute("aria-labelledby", panel.getAttribute("aria-labelledby"));
+    else box.removeAttribute("aria-labelledby");
+  });
+
   document.addEventListener("click", function (event) {
     var button = event.target.closest && event.target.closest("[data-shortcuts]");
     if (!button) return;
