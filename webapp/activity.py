@@ -28,6 +28,7 @@ def record(board_id: int, verb: str, card=None, **details) -> Activity:
 PHRASES = {
     "board.created": "created this board",
     "board.renamed": "renamed the board to {title}",
+    "board.recolored": "made the board {color}",
     "column.created": "added the column {column}",
     "column.renamed": "renamed the column {old} to {column}",
     "column.moved": "moved the column {column}",

@@ -15,7 +15,7 @@ from .auth import require_login, standing_on_board
 from .extensions import db
 from .forms import BoardForm, ColumnForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
-from .models import Board, BoardColumn, BoardMember, Card, User, role_at_least
+from .models import BOARD_COLORS, Board, BoardColumn, BoardMember, Card, Label, User, role_at_least
 from .ordering import keys_after
 from . import live
 from .live import stream_token
@@ -24,8 +24,11 @@ from .queries import CardFilters, card_faces, group_by_column
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
 bp.before_request(require_login)
+bp.add_app_template_global(BOARD_COLORS, "board_palette")
 
 DEFAULT_COLUMNS = ("To do", "Doing", "Done")
+# A new board's labels, as on Trello: one of each of these colours, unnamed, ready to name or use as they are.
+DEFAULT_LABEL_COLORS = ("green", "yellow", "orange", "red", "purple", "blue")
 STREAM_TOKEN_PLACEHOLDER = "stream-" + secrets.token_hex(16)  # in a cached board page
 
 
@@ -113,24 +116,37 @@ def board_context(board: Board, filters: CardFilters | None = None) -> dict:
             "column_totals": totals and {column.id: totals.get(column.id, 0) for column in columns}}
 
 
+MEMBER_COUNT = (select(func.count()).where(BoardMember.board_id == Board.id)
+                .correlate(Board).scalar_subquery())
+
+
+def my_boards() -> tuple[list, list]:
+    """(the boards I own, the boards shared with me), each a list of (board, my role, members), by title."""
+    rows = db.session.execute(
+        select(Board, BoardMember.role, MEMBER_COUNT).join(BoardMember)
+        .where(BoardMember.user_id == current_user.id).order_by(func.lower(Board.title), Board.id)
+    ).all()
+    return ([row for row in rows if row[0].owner_id == current_user.id],
+            [row for row in rows if row[0].owner_id != current_user.id])
+
+
 @bp.get("/")
 def index():
-    boards = db.session.scalars(
-        select(Board).join(BoardMember).where(BoardMember.user_id == current_user.id)
-        .order_by(Board.title, Board.id)
-    ).all()
-    return render_template("boards.html", boards=boards, form=BoardForm())
+    owned, shared = my_boards()
+    return render_template("boards.html", owned=owned, shared=shared, form=BoardForm(formdata=None))
 
 
 @bp.post("/")
 def create():
     form = BoardForm()
     if not form.validate():
-        return invalid(form, "partials/board_add_form.html", "New board")
-    board = Board(title=form.title.data, owner_id=current_user.id)
+        owned, shared = my_boards()
+        return invalid(form, "partials/board_add_form.html", "New board", owned=owned, shared=shared)
+    board = Board(title=form.title.data, color=form.color.data, owner_id=current_user.id)
     board.members = [BoardMember(user_id=current_user.id, role="owner")]
     board.columns = [BoardColumn(title=title, position=key)
                      for title, key in zip(DEFAULT_COLUMNS, keys_after(None, len(DEFAULT_COLUMNS)))]
+    board.labels = [Label(name="", color=color) for color in DEFAULT_LABEL_COLORS]
     db.session.add(board)
     db.session.flush()
     record(board.id, "board.created")
@@ -170,7 +186,7 @@ def cached_board_page(board_id: int) -> bytes:
         return render_template("board.html", board=board, board_body=Markup(body),
                                stream_url=stream_url(board_id, STREAM_TOKEN_PLACEHOLDER))
 
-    page = cached_render(("page", *shown, current_user.id, current_user.name),
+    page = cached_render(("page", *shown, current_user.id, current_user.name, current_user.theme),
                          lambda: Blanks(render_page(), TOKEN_PLACEHOLDER, STREAM_TOKEN_PLACEHOLDER))
     return page.fill({TOKEN_PLACEHOLDER: session_csrf_token(),
                       STREAM_TOKEN_PLACEHOLDER: stream_token(current_user.id, board_id, current_user.login_id)})
@@ -208,14 +224,22 @@ def edit(board_id: int):
 @bp.route("/<int:board_id>", methods=["PUT", "PATCH"])
 def rename(board_id: int):
     board = get_board_or_404(board_id, "owner")
-    form = BoardForm()
+    form = BoardForm(data={"color": board.color})  # a form that sends no colour keeps the board's
     if not form.validate():
         return invalid(form, "partials/board_title_form.html", "Rename board", board=board)
-    board.title = form.title.data
-    record(board.id, "board.renamed", title=board.title)
+    recolored = form.color.data != board.color
+    if recolored:
+        board.color = form.color.data
+        record(board.id, "board.recolored", color=board.color)
+    if form.title.data != board.title or not recolored:  # as before: a save of the same name says so too
+        board.title = form.title.data
+        record(board.id, "board.renamed", title=board.title)
     db.session.commit()
     live.publish_board(board.id, "partials/board_title_text.html", board=board)
-    return updated("partials/board_title.html", url_for("boards.show", board_id=board.id), board=board)
+    response = make_response(updated("partials/board_title.html", url_for("boards.show", board_id=board.id), board=board))
+    if recolored and wants_fragment():
+        response.headers["HX-Refresh"] = "true"  # the backdrop behind the columns takes the new colour
+    return response
 
 
 @bp.get("/<int:board_id>/delete")

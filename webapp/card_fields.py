@@ -72,9 +72,9 @@ def set_labels(board_id: int, card_id: int):
     chosen = [label for label in board.labels if label.id in form.labels.data]
     added, removed = differences(card.labels, chosen)
     for label in added:
-        record(board.id, "card.labeled", card=card, label=label.name)
+        record(board.id, "card.labeled", card=card, label=label.name or f"{label.color} label")
     for label in removed:
-        record(board.id, "card.unlabeled", card=card, label=label.name)
+        record(board.id, "card.unlabeled", card=card, label=label.name or f"{label.color} label")
     card.labels = chosen
     db.session.commit()
     return changed("partials/card_fields.html", **fields_context(board, card))

@@ -1,12 +1,13 @@
 """Flask-WTF forms. Every form carries the CSRF token; HTMX sends it as a header."""
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileRequired, MultipleFileField
-from wtforms import BooleanField, EmailField, HiddenField, IntegerField, PasswordField, StringField, TextAreaField
+from wtforms import (BooleanField, EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField,
+                     TextAreaField)
 from wtforms.validators import (DataRequired, Email, EqualTo, InputRequired, Length, NumberRange, Optional,
                                 ValidationError)
 from zxcvbn import zxcvbn
 
-from .models import TITLE_MAX
+from .models import BOARD_COLORS, TITLE_MAX
 from .security import MAX_ID
 
 DESCRIPTION_MAX = 20_000
@@ -106,7 +107,10 @@ class LoginForm(FlaskForm):
 
 
 class BoardForm(FlaskForm):
+    """A board's name and colour. A request that sends no colour keeps the one the form starts with."""
     title = TitleField("Board name")
+    color = SelectField("Colour", choices=list(BOARD_COLORS), default=BOARD_COLORS[0], validate_choice=True,
+                        invalid_choice_message="Choose one of the colours offered.")
 
 
 class ColumnForm(FlaskForm):
@@ -209,8 +213,8 @@ def _strip(value):
 
 
 class LabelForm(FlaskForm):
-    name = StringField("Label name", filters=[_strip], validators=[
-        DataRequired("Give the label a name."),
+    """A label's name and colour. The name may be empty: an unnamed label is just its colour."""
+    name = StringField("Label name", filters=[_strip, lambda value: value or ""], validators=[
         Length(max=LABEL_NAME_MAX, message=f"Keep it under {LABEL_NAME_MAX} characters.")])
     color = SelectField("Colour", choices=list(LABEL_COLORS),
                         default=LABEL_COLORS[0], validate_choice=True,

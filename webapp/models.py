@@ -115,7 +115,7 @@ class Board(db.Model):
     members: Mapped[list["BoardMember"]] = relationship(
         back_populates="board", cascade="all, delete-orphan", passive_deletes=True)
     labels: Mapped[list["Label"]] = relationship(
-        back_populates="board", order_by="Label.name", cascade="all, delete-orphan", passive_deletes=True)
+        back_populates="board", order_by="[Label.name, Label.id]", cascade="all, delete-orphan", passive_deletes=True)
 
 
 class BoardMember(db.Model):
