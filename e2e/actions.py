@@ -121,8 +121,25 @@ def column_titles(page: Page) -> Locator:
     return page.locator("#board-columns").get_by_role("heading", level=2)
 
 
+def open_add_column(page: Page) -> Locator:
+    """Open the quiet "Add a column" at the end of the lanes; returns its field."""
+    field = page.get_by_label("Column name")
+    if not field.is_visible():
+        page.get_by_text("Add a column", exact=True).click()
+    return field
+
+
+def open_add_card(page: Page, column_title: str) -> Locator:
+    """Open a column's quiet "Add a card"; returns its field (it stays open for the next card)."""
+    lane = column(page, column_title)
+    field = lane.get_by_label("Card title")
+    if not field.is_visible():
+        lane.get_by_text("Add a card", exact=True).click()
+    return field
+
+
 def add_column(page: Page, title: str) -> None:
-    page.get_by_label("Column name").fill(title)
+    open_add_column(page).fill(title)
     page.get_by_role("button", name="Add column").click()
     expect(column(page, title)).to_be_visible()
 
@@ -130,7 +147,7 @@ def add_column(page: Page, title: str) -> None:
 def add_cards(page: Page, column_title: str, titles: list[str]) -> None:
     """Type each title into the column's inline form and press Enter. The form stays open,
     empty and focused, so the next title goes straight in (as a user adding a list would)."""
-    field = column(page, column_title).get_by_label("Card title")
+    field = open_add_card(page, column_title)
     field.click()
     for title in titles:
         page.keyboard.insert_text(title)  # into whatever has the focus, like typing (but faster)

@@ -5,8 +5,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from .actions import (add_cards, add_column, card, card_titles, cards_in, column, column_titles, create_board,
-                      drag, is_move, log_in, log_out, settled)
+from .actions import (add_cards, add_column, card, card_titles, cards_in, column, column_titles, create_board, drag, is_move, log_in, log_out, open_add_card, settled)
 
 
 # What these flows see comes from their own requests; test_live.py covers live updates.
@@ -152,13 +151,14 @@ def test_back_after_a_search_shows_every_card(board_page: Page, page_errors: lis
     expect(page).to_have_url(re.compile(r"/boards/\d+$"))
     expect(card_titles(page, "To do")).to_have_text(["Fix the login redirect", "Write the announcement"])
     expect(page.get_by_role("searchbox", name="Search cards")).to_have_value("")
-    expect(column(page, "To do").get_by_role("button", name="Add card")).to_be_visible()
+    expect(column(page, "To do").get_by_text("Add a card", exact=True)).to_be_visible()
     assert page_errors == []
 
 
 def test_add_card_errors_show_inline(board_page: Page):
     page = board_page
     todo = column(page, "To do")
+    open_add_card(page, "To do")
     todo.get_by_role("button", name="Add card").click()
     expect(todo.get_by_text("Give it a title.")).to_be_visible()
     expect(cards_in(page, "To do")).to_have_count(0)
@@ -182,6 +182,7 @@ def test_add_card_errors_show_inline(board_page: Page):
 def test_add_card_error_belongs_to_its_field(board_page: Page):
     page = board_page
     todo = column(page, "To do")
+    open_add_card(page, "To do")
     todo.get_by_role("button", name="Add card").click()
     expect(todo.get_by_text("Give it a title.")).to_be_visible()
     field = todo.get_by_label("Card title")

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 import pytest
 from playwright.sync_api import Page, expect
 
-from .actions import add_cards, card, create_board, settled, sign_up
+from .actions import add_cards, card, create_board, open_add_card, settled, sign_up
 
 
 def open_card(page: Page, title: str):
@@ -117,7 +117,7 @@ def test_labels_and_checklist_without_javascript(nojs_page: Page, account):
     sign_up(page, account)
     board_path = create_board(page, "Garden")
     todo = page.get_by_role("region", name="To do", exact=True)
-    todo.get_by_label("Card title").fill("Prune the roses")
+    open_add_card(page, "To do").fill("Prune the roses")
     todo.get_by_role("button", name="Add card").click()
 
     page.goto(f"{board_path}/labels")

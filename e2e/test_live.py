@@ -5,7 +5,7 @@ import time
 import pytest
 from playwright.sync_api import Page, Route, expect
 
-from .actions import add_cards, card_count, card_titles, column, open_card, settled
+from .actions import add_cards, card_count, card_titles, column, open_add_card, open_card, settled
 from .conftest import LIVE_STREAM
 
 
@@ -41,7 +41,7 @@ def test_an_added_card_shows_once_for_whoever_added_it(board_page: Page):
         route.fulfill(response=response)
 
     page.route(re.compile(r"/columns/\d+/cards$"), answer_late)
-    field = column(page, "To do").get_by_label("Card title")
+    field = open_add_card(page, "To do")
     field.fill("Print the programme")
     with page.expect_response(re.compile(r"/columns/\d+/cards$")):
         field.press("Enter")

@@ -4,7 +4,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from .actions import card_titles, column, create_board, log_in, log_out, sign_up
+from .actions import card_titles, column, create_board, log_in, log_out, open_add_card, sign_up
 
 
 @pytest.fixture
@@ -14,7 +14,7 @@ def nojs_page(new_context) -> Page:
 
 def add_card(page: Page, column_title: str, title: str) -> None:
     todo = column(page, column_title)
-    todo.get_by_label("Card title").fill(title)
+    open_add_card(page, column_title).fill(title)
     todo.get_by_role("button", name="Add card").click()
 
 

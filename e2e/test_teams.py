@@ -9,8 +9,7 @@ from webapp import create_app
 from webapp.extensions import db
 from webapp.models import BoardMember, User
 
-from .actions import (add_cards, card, card_titles, column, column_titles, create_board, drag, is_move, new_account,
-                      open_card, settled, sign_up)
+from .actions import (add_cards, card, card_titles, column, column_titles, create_board, drag, is_move, new_account, open_add_column, open_card, settled, sign_up)
 
 
 def make_member(live_server, board_path: str, email: str, role: str) -> None:
@@ -164,7 +163,7 @@ def test_hostile_text_stays_text_on_every_page(browser: Browser, browser_context
     account = new_account("Mallory " + PAYLOAD)
     sign_up(page, account)
     board_path = create_board(page, "Board " + PAYLOAD)
-    page.get_by_label("Column name").fill("Column " + PAYLOAD)
+    open_add_column(page).fill("Column " + PAYLOAD)
     page.get_by_role("button", name="Add column").click()
     settled(page)
     add_cards(page, "To do", ["Card " + PAYLOAD])

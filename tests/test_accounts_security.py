@@ -135,7 +135,7 @@ def test_the_account_page_lists_sessions_and_logs_out_everywhere(app, ada):
     page = ada.get("/account")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "Firefox on Android</strong>" in html and "(this browser)" in html
+    assert "Firefox on Android</strong>" in html and ">this browser<" in html
     assert html.count("Log out this session") == 2
     assert 'href="/account"' in ada.get("/boards/").get_data(as_text=True)  # linked from every page
 

@@ -88,7 +88,7 @@ def test_each_member_gets_their_own_cached_page(app, ada, bob):
     for who in (ada, bob, ada, bob):
         pages[who] = who.get(ada.board.url).get_data(as_text=True)
     ada_page, bob_page = pages[ada], pages[bob]
-    assert '<span class="who">Ada</span>' in ada_page and '<span class="who">Bob</span>' in bob_page
+    assert '<strong class="who">Ada</strong>' in ada_page and '<strong class="who">Bob</strong>' in bob_page
     assert token(ada_page) != token(bob_page)
     streams = [live.read_token(app.secret_key, stream_token(page), ada.board.id) for page in (ada_page, bob_page)]
     with app.app_context():

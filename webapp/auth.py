@@ -47,8 +47,8 @@ class CurrentUser(UserMixin):
     to change through it. Loaded as a plain row on every request, a fraction of an ORM object's
     cost; code that changes an account loads its `User`."""
 
-    def __init__(self, id: int, name: str, email: str, login_id: int, secret: str):
-        self.id, self.name, self.email = id, name, email
+    def __init__(self, id: int, name: str, email: str, login_id: int, secret: str, theme: str = "system"):
+        self.id, self.name, self.email, self.theme = id, name, email, theme
         self.login_id, self._secret = login_id, secret
 
     def get_id(self) -> str:
@@ -61,7 +61,7 @@ def secret_digest(secret: str) -> str:
 
 
 _LOGIN = and_(LoginSession.user_id == User.id, LoginSession.id == bindparam("login_id"))
-_USER_AND_LOGIN = (User.id, User.name, User.email, LoginSession.secret_hash, LoginSession.remember,
+_USER_AND_LOGIN = (User.id, User.name, User.email, User.theme, LoginSession.secret_hash, LoginSession.remember,
                    LoginSession.last_used_at, LoginSession.expires_at)
 # Built once; each is the one statement a request makes to know who is asking.
 USER_BY_LOGIN = select(*_USER_AND_LOGIN).join(LoginSession, _LOGIN).where(User.id == bindparam("user_id"))
@@ -115,7 +115,7 @@ def load_user(login: str) -> CurrentUser | None:
                 log.warning("Could not note the use of login %s", login_id, exc_info=True)
     if board_id is not None:
         g.standing_on_board = (board_id, row.role, row.version or 0)
-    return CurrentUser(row.id, row.name, row.email, int(login_id), secret)
+    return CurrentUser(row.id, row.name, row.email, int(login_id), secret, row.theme)
 
 
 def idle_timeout() -> timedelta:
@@ -142,7 +142,7 @@ def start_login(user: User, remember: bool = False) -> None:
     # page someone kept) is no use after it.
     session.pop("csrf_token", None)
     g.pop("csrf_token", None)
-    login_user(CurrentUser(user.id, user.name, user.email, login.id, secret), remember=remember)
+    login_user(CurrentUser(user.id, user.name, user.email, login.id, secret, user.theme), remember=remember)
 
 
 def end_logins(user_id: int, login_id: int | None = None) -> int:

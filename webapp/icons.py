@@ -15,8 +15,8 @@ from markupsafe import Markup, escape
 ICONS = (
     "archive", "arrow-left", "arrow-left-right", "arrow-right", "bell", "calendar", "check",
     "check-square", "chevron-down", "circle-help", "clock", "columns-3", "copy", "ellipsis",
-    "file", "filter", "grip-vertical", "history", "keyboard", "kanban", "log-out", "menu",
-    "message-circle", "monitor", "moon", "paperclip", "pencil", "plus", "search", "settings",
+    "file", "filter", "grip-vertical", "history", "keyboard", "log-out", "menu",
+    "message-circle", "monitor", "moon", "paperclip", "pencil", "plus", "search", "settings", "square-kanban",
     "square-check-big", "sun", "tag", "text", "trash-2", "user", "user-plus", "users", "x",
 )
 
