@@ -6,8 +6,18 @@ from playwright.sync_api import Page, expect
 
 from .actions import add_cards, card_titles, column, is_move, open_card, open_user_menu, settled
 
-# What these flows see comes from their own requests; test_live.py covers live updates.
-pytestmark = pytest.mark.usefixtures("hold_live_stream")
+
+
+@pytest.fixture
+def live_stream():
+    """A test asking for this keeps its board's live stream; the others hold it (see below)."""
+
+
+@pytest.fixture(autouse=True)
+def own_requests_only(request):
+    """What these flows see comes from their own requests; test_live.py covers live updates."""
+    if "live_stream" not in request.fixturenames:
+        request.getfixturevalue("hold_live_stream")
 
 
 def card_link(page: Page, title: str):
@@ -74,6 +84,27 @@ def test_focus_lands_on_the_card_after_a_move_in_the_dialog(board_page: Page):
     # Focus is on the card, so the keyboard carries on from there.
     page.keyboard.press("ArrowUp")
     expect(card_link(page, "Plan")).to_be_focused()
+
+
+def test_focus_stays_on_the_card_when_a_live_update_replaces_its_column(board_page: Page, live_stream):
+    page = board_page
+    add_cards(page, "To do", ["Fix login", "Ship"])
+    expect(page.get_by_text("Live", exact=True)).to_be_visible()
+    card_link(page, "Fix login").focus()
+
+    other = page.context.new_page()  # the same board in another window
+    other.goto(page.url)
+    expect(other.get_by_text("Live", exact=True)).to_be_visible()
+    dialog = open_move_dialog(other, "Ship")
+    dialog.get_by_label("Column").select_option(label="Done")
+    with other.expect_response(is_move):
+        dialog.get_by_role("button", name="Move", exact=True).click()
+
+    expect(card_titles(page, "Done")).to_have_text(["Ship"])  # the To do list was replaced here too
+    expect(card_titles(page, "To do")).to_have_text(["Fix login"])
+    settled(page)
+    expect(card_link(page, "Fix login")).to_be_focused()
+    other.close()
 
 
 def test_focus_lands_on_the_card_after_a_move_from_its_sidebar(board_page: Page):

@@ -76,6 +76,25 @@
     setTimeout(function () { if (element.isConnected && document.activeElement !== element) element.focus(); }, 40);
   }
 
+  // A live update replaces the card lists that changed (the echo of one's own move too): whatever
+  // had the focus in a card or a column header has it again in the fresh copy.
+  var kept = null;
+  function focusSpot(active) {
+    var holder = active && active.closest && active.closest("li.card[id], #board-columns > .column[id]");
+    if (!holder) return null;
+    var selector = active.matches(".card-link") ? ".card-link" : active.matches(".move") ? ".move"
+      : active.matches("summary") ? "summary" : active.closest(".column-title") ? ".column-title a" : null;
+    return selector && { id: holder.id, selector: selector };
+  }
+  document.addEventListener("htmx:sseBeforeMessage", function () { kept = focusSpot(document.activeElement); });
+  document.addEventListener("htmx:sseMessage", function () {
+    var spot = kept, active = document.activeElement;
+    kept = null;
+    if (!spot || (active && active !== document.body && active.isConnected)) return;  // focus survived
+    var holder = document.getElementById(spot.id), element = holder && holder.querySelector(spot.selector);
+    if (element) element.focus({ preventScroll: true });
+  });
+
   // Shift+←/→: the card goes to the neighbouring column, at the same place (or last), with the
   // same request the Move form sends.
   function moveCardSideways(card, step) {
