@@ -140,8 +140,7 @@ def index():
 def create():
     form = BoardForm()
     if not form.validate():
-        owned, shared = my_boards()
-        return invalid(form, "partials/board_add_form.html", "New board", owned=owned, shared=shared)
+        return invalid(form, "partials/board_add_form.html", "New board")
     board = Board(title=form.title.data, color=form.color.data, owner_id=current_user.id)
     board.members = [BoardMember(user_id=current_user.id, role="owner")]
     board.columns = [BoardColumn(title=title, position=key)
