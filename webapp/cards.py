@@ -55,7 +55,7 @@ def detail_context(board: Board, card: Card, form: CardDetailsForm | None = None
 
 def column_sizes(board: Board) -> dict[int, int]:
     rows = db.session.execute(
-        select(Card.column_id, func.count()).where(Card.board_id == board.id).group_by(Card.column_id)
+        select(Card.column_id, func.count()).where(Card.board_id == board.id, ACTIVE).group_by(Card.column_id)
     )
     return dict(rows.all())
 
