@@ -94,3 +94,103 @@ def test_boosted_and_history_restore_requests_get_the_whole_page(ada):
     for header in ("HX-Boosted", "HX-History-Restore-Request"):
         html = ada.hx("GET", f"{ada.board.url}?q=one", headers={header: "true"}).get_data(as_text=True)
         assert "<html" in html
+
+
+# --- board colours and the My boards tiles -----------------------------------------------------------
+
+from sqlalchemy import select  # noqa: E402
+
+from tests.test_assignees import activities, join  # noqa: E402
+from webapp.extensions import db  # noqa: E402
+from webapp.models import BOARD_COLORS, Board  # noqa: E402
+
+
+def board_color(app, board_id):
+    with app.app_context():
+        return db.session.get(Board, board_id).color
+
+
+def test_create_board_with_a_colour(app, ada):
+    response = ada.form("POST", "/boards/", {"title": "Garden", "color": "green"})
+    board_id = int(response.location.rsplit("/", 1)[1])
+    assert board_color(app, board_id) == "green"
+    page = ada.get("/boards/").get_data(as_text=True)
+    tile = page[page.index('<li class="board-tile board-color-green">'):]
+    assert tile.index("Garden") < tile.index("</li>")
+
+
+def test_create_board_without_a_colour_is_blue(app, ada):
+    response = ada.form("POST", "/boards/", {"title": "Plain"})
+    assert board_color(app, int(response.location.rsplit("/", 1)[1])) == "blue"
+
+
+def test_create_board_with_an_unknown_colour_is_refused(app, ada):
+    response = ada.form("POST", "/boards/", {"title": "Garden", "color": "#ff0000"})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422 and "Choose one of the colours offered." in html
+    assert 'value="Garden"' in html  # what was typed stays
+    with app.app_context():
+        assert db.session.scalar(select(Board).where(Board.title == "Garden")) is None
+
+
+def test_the_create_form_offers_every_board_colour_as_a_swatch(ada):
+    page = ada.get("/boards/").get_data(as_text=True)
+    form = page[page.index('id="add-board"'):page.index("</form>", page.index('id="add-board"'))]
+    assert '<label for="add-board-title">New board</label>' in form and "Board colour" in form
+    assert form.count('type="radio"') == len(BOARD_COLORS)
+    assert 'value="blue" checked>' in form and '<span class="visually-hidden">Purple</span>' in form
+
+
+def test_change_the_board_colour_where_it_is_renamed(app, ada):
+    form = ada.hx("GET", f"{ada.board.url}/edit").get_data(as_text=True)
+    assert 'id="board-color-blue" name="color" value="blue" checked>' in form
+    response = ada.hx("PATCH", ada.board.url, {"title": "Roadmap", "color": "purple"})
+    assert response.status_code == 200 and response.headers["HX-Refresh"] == "true"
+    assert board_color(app, ada.board.id) == "purple"
+    assert ("board.recolored", {"color": "purple"}) in activities(app, ada.board.id)
+    assert ("board.renamed", {"title": "Roadmap"}) not in activities(app, ada.board.id)
+    assert 'data-color="purple"' in ada.get(ada.board.url).get_data(as_text=True)
+    assert "made the board purple" in ada.get(f"{ada.board.url}/activity").get_data(as_text=True)
+
+
+def test_rename_without_a_colour_keeps_the_colour(app, ada):
+    ada.hx("PATCH", ada.board.url, {"title": "Roadmap", "color": "red"})
+    response = ada.hx("PATCH", ada.board.url, {"title": "Q4"})
+    assert response.status_code == 200 and "HX-Refresh" not in response.headers
+    assert board_color(app, ada.board.id) == "red"
+    plain = ada.form("PATCH", ada.board.url, {"title": "Q4", "color": "lime"})
+    assert plain.status_code == 303 and board_color(app, ada.board.id) == "lime"
+
+
+def test_recolour_with_an_unknown_colour_is_refused(app, ada):
+    response = ada.hx("PATCH", ada.board.url, {"title": "Roadmap", "color": "url(evil)"})
+    assert response.status_code == 422 and "Choose one of the colours offered." in response.get_data(as_text=True)
+    assert board_color(app, ada.board.id) == "blue"
+
+
+def test_only_owners_change_the_colour(app, ada):
+    carol = join(app, ada.board.id, "Carol", "editor")
+    assert carol.hx("PATCH", ada.board.url, {"title": "Roadmap", "color": "red"}).status_code == 403
+    assert board_color(app, ada.board.id) == "blue"
+
+
+def test_my_boards_tiles_show_members_and_my_role(app, ada):
+    join(app, ada.board.id, "Carol", "editor")
+    page = ada.get("/boards/").get_data(as_text=True)
+    assert "Your boards" in page and "Shared with you" not in page
+    tile = page[page.index('<li class="board-tile board-color-blue">'):]
+    tile = tile[:tile.index("</li>")]
+    assert f'href="{ada.board.url}"' in tile and "Roadmap" in tile and "2 members" in tile and "owner" in tile
+
+
+def test_boards_shared_with_me_are_listed_apart(app, ada):
+    vera = join(app, ada.board.id, "Vera", "viewer")
+    page = vera.get("/boards/").get_data(as_text=True)
+    shared = page[page.index("Shared with you"):]
+    assert "Roadmap" in shared and "2 members" in shared and "viewer" in shared
+    assert "No boards yet." not in page  # she has a board to open
+
+
+def test_a_new_user_sees_an_empty_state_and_the_create_tile(app, ada, bob):
+    page = bob.get("/boards/").get_data(as_text=True)
+    assert "No boards yet." in page and 'id="add-board"' in page and "Roadmap" not in page
