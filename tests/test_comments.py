@@ -241,3 +241,15 @@ def test_a_comment_is_kept_when_the_mention_email_cannot_be_sent(app, ada, bob):
     response = ada.hx("POST", comments_url(ada), {"body": "@bob are you there?"})
     assert response.status_code == 200
     assert load_card(app, ada.board.cards["One"], "comments") == ["@bob are you there?"]
+
+
+def test_editing_a_comment_tells_open_boards_the_card_changed(app, ada, monkeypatch):
+    """The card's face goes out live, as for a new comment: a card dialog open elsewhere refreshes on it."""
+    comment_id = comment(ada, ada, "Frist")
+    published = []
+    monkeypatch.setattr("webapp.live._publish", lambda board_id, name, data="", user_id=None: published.append(data))
+    response = ada.hx("PATCH", f"{comments_url(ada)}/{comment_id}", {"body": "First"})
+    card_id = ada.board.cards["One"]
+    assert response.status_code == 200 and comment_badge(face(response.get_data(as_text=True), card_id)) == "1"
+    assert len(published) == 1 and f'<li id="card-{card_id}" class="card"' in published[0]
+    assert "csrf" not in published[0].lower()
