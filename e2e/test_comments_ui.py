@@ -158,6 +158,11 @@ def two_editors(browser: Browser, browser_context_args, live_server, page_errors
 def test_the_open_card_shows_other_peoples_comments_and_renames_and_keeps_what_you_type(two_editors, page_errors):
     ada, grace = two_editors
     grace_dialog = open_card(grace, "Write the press release")
+    # Grace starts on the description (not saved yet), then on a comment.
+    grace_description = grace_dialog.get_by_role("textbox", name="Description")
+    if not grace_description.is_visible():
+        grace_dialog.get_by_text("Edit card").click()
+    grace_description.fill("Embargoed until Monday")
     grace_box = grace_dialog.get_by_role("combobox", name="Add a comment")
     grace_box.click()
     grace_box.press_sequentially("Half a thou")
@@ -178,6 +183,8 @@ def test_the_open_card_shows_other_peoples_comments_and_renames_and_keeps_what_y
     expect(grace_box).to_be_focused()
     grace_box.press_sequentially("ght")  # the caret is where it was
     expect(grace_box).to_have_value("Half a thought")
+    expect(grace_description).to_be_visible()
+    expect(grace_description).to_have_value("Embargoed until Monday")
     # Ada's own dialog was updated by her answers; it shows her comment once.
     expect(ada_dialog.get_by_role("article", name="Comment by Ada Lovelace")).to_have_count(1)
     assert page_errors == []

@@ -122,7 +122,7 @@
 
   var OWN_CHANGE_MS = 1500;
   var ownChange = { pending: 0, at: 0 };
-  var refreshing = false, again = false;
+  var refreshing = false, again = false, kept = 0;
 
   function openDetail() {
     var dialog = document.getElementById("card-dialog");
@@ -163,9 +163,9 @@
 
   // A form in the fresh detail stands for the live one with the same id, or the same action.
   function counterpart(root, form) {
-    if (form.id) return root.querySelector("#" + CSS.escape(form.id));
+    var byId = form.id && root.querySelector("#" + CSS.escape(form.id));
     var action = form.getAttribute("action");
-    return action ? root.querySelector('form[action="' + CSS.escape(action) + '"]') : null;
+    return byId || (action ? root.querySelector('form[action="' + CSS.escape(action) + '"]') : null);
   }
 
   function detailsKey(details, index) { return details.id || details.className + ":" + index; }
@@ -173,12 +173,11 @@
   function merge(current, html) {
     var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("card-detail");
     if (!fresh) return null;
-    var serial = 0;
     current.querySelectorAll("form").forEach(function (form) {
       if (!isDirty(form) && !form.contains(document.activeElement) && !form.classList.contains("comment-edit")) return;
       var stand = counterpart(fresh, form);
       if (!stand) return;
-      if (!form.id) { form.id = "card-form-kept-" + (++serial); }
+      if (!form.id) form.id = "card-form-kept-" + (++kept);
       stand.id = form.id;
       stand.setAttribute("hx-preserve", "");
     });
