@@ -346,7 +346,7 @@ def test_a_new_board_starts_with_six_unnamed_colour_labels(app, ada):
 # --- create a label from the card -----------------------------------------------------------------
 
 def new_label_url(ada, title="One"):
-    return f"{labels_url(ada)}/on-card/{ada.board.cards[title]}"
+    return f"{ada.board.card_url(title)}/labels/new"
 
 
 def test_card_detail_offers_to_create_a_label(ada):
@@ -428,6 +428,6 @@ def test_a_stranger_cannot_create_a_label_from_a_card(app, ada, bob):
 
 def test_a_card_of_another_board_is_404(app, ada):
     other = ada.form("POST", "/boards/", {"title": "Other"}).location
-    url = f"{other}/labels/on-card/{ada.board.cards['One']}"
+    url = f"{other}/cards/{ada.board.cards['One']}/labels/new"
     assert ada.hx("POST", url, {"name": "Lost", "color": "red"}).status_code == 404
     assert label_id(app, int(other.rsplit("/", 1)[1]), "Lost") is None

@@ -4,7 +4,7 @@ Colours come from a fixed palette (models.LABEL_COLORS) and reach the page only 
 (`label-green`), never as user-written CSS. A label's name may be empty, as on Trello: it is then
 just its colour, and screen readers call it by its colour ("green label").
 
-A label can also be made from a card's detail (`/boards/<id>/labels/on-card/<card id>`): it is
+A label can also be made from a card's detail (`/boards/<id>/cards/<id>/labels/new`): it is
 created and put on that card in one transaction.
 """
 from flask import Blueprint, abort, url_for
@@ -21,7 +21,7 @@ from .forms import LabelForm
 from .hypermedia import invalid, page_or_partial, updated
 from .models import LABEL_COLORS, Board, Label
 
-bp = Blueprint("labels", __name__, url_prefix="/boards/<int:board_id>/labels")
+bp = Blueprint("labels", __name__, url_prefix="/boards/<int:board_id>")
 bp.before_request(require_login)
 bp.add_app_template_global(LABEL_COLORS, "label_palette")
 
@@ -71,13 +71,13 @@ def refuse_duplicate(form: LabelForm, board: Board, label: Label | None = None) 
     return False
 
 
-@bp.get("")
+@bp.get("/labels")
 def index(board_id: int):
     board = get_board_or_404(board_id)
     return page_or_partial("labels.html", "partials/label_list.html", **list_context(board))
 
 
-@bp.post("")
+@bp.post("/labels")
 def create(board_id: int):
     board = get_board_or_404(board_id, "editor")
     form = LabelForm()
@@ -90,7 +90,7 @@ def create(board_id: int):
     return updated("partials/label_list.html", labels_url(board), autofocus=True, **list_context(board))
 
 
-@bp.post("/on-card/<int:card_id>")
+@bp.post("/cards/<int:card_id>/labels/new")
 def create_on_card(board_id: int, card_id: int):
     """A new label of the board, put at once on the card whose detail asked for it."""
     board, card = get_card_or_404(board_id, card_id, "editor")
@@ -107,7 +107,7 @@ def create_on_card(board_id: int, card_id: int):
     return changed("partials/card_fields.html", board=board, card=card, created_label_id=label.id)
 
 
-@bp.route("/<int:label_id>", methods=["PUT", "PATCH"])
+@bp.route("/labels/<int:label_id>", methods=["PUT", "PATCH"])
 def edit(board_id: int, label_id: int):
     board, label = get_label_or_404(board_id, label_id, "editor")
     form = LabelForm()
@@ -120,7 +120,7 @@ def edit(board_id: int, label_id: int):
     return updated("partials/label.html", labels_url(board), board=board, label=label, saved=True)
 
 
-@bp.delete("/<int:label_id>")
+@bp.delete("/labels/<int:label_id>")
 def delete(board_id: int, label_id: int):
     board, label = get_label_or_404(board_id, label_id, "editor")
     record(board.id, "label.deleted", label=label_name(label))
