@@ -147,6 +147,10 @@
     var detail = openDetail();
     if (!detail || event.detail.data.indexOf('id="card-' + detail.dataset.cardId + '"') === -1) return;
     if (ownChange.pending || Date.now() - ownChange.at < OWN_CHANGE_MS) return;
+    if (new RegExp('id="card-' + detail.dataset.cardId + '"[^>]*data-card-gone="deleted"').test(event.detail.data)) {
+      gone(detail);  // nothing left to fetch (and a 404 would show in the console)
+      return;
+    }
     setTimeout(refresh, 0);  // after the board's own swaps
   });
 

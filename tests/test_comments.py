@@ -253,3 +253,15 @@ def test_editing_a_comment_tells_open_boards_the_card_changed(app, ada, monkeypa
     assert response.status_code == 200 and comment_badge(face(response.get_data(as_text=True), card_id)) == "1"
     assert len(published) == 1 and f'<li id="card-{card_id}" class="card"' in published[0]
     assert "csrf" not in published[0].lower()
+
+
+# --- a card leaving the board -------------------------------------------------------------------------
+
+@pytest.mark.parametrize("method, path, why", [("PATCH", "/archive", "archived"), ("DELETE", "", "deleted")])
+def test_a_removed_card_always_has_a_face_to_remove(app, ada, method, path, why):
+    """The face's removal is sent twice to its author (response and live update): a hidden stand-in
+    with the face's id comes first, so the second finds a target too; it says why the card went."""
+    card_id = ada.board.cards["Two"]
+    html = ada.hx(method, ada.board.card_url("Two") + path).get_data(as_text=True)
+    stand_in = f'<div hx-swap-oob="beforeend:body"><i id="card-{card_id}" hidden data-card-gone="{why}"></i></div>'
+    assert stand_in in html and html.index(stand_in) < html.index(f'<li id="card-{card_id}" hx-swap-oob="delete">')
