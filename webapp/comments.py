@@ -73,8 +73,10 @@ def listbox_id(asked: str) -> str:
 
 
 def matching_members(members: list[User], query: str) -> list[User]:
-    """Members whose name (any word of it) or email address starts with `query`, first names first."""
+    """Members whose name (any word of it) or email address starts with `query`: those whose name
+    starts so first, then a later word of the name, then the address; by name within each."""
     query = query.lower()
+
     def starts(member: User) -> int | None:
         if member.name.lower().startswith(query) or "".join(member.name.split()).lower().startswith(query):
             return 0
@@ -129,7 +131,7 @@ def mention_suggestions(board_id: int, card_id: int):
     board, card = get_card_or_404(board_id, card_id, "viewer")
     query = request.args.get("q", "").strip().lstrip("@")[:100]
     members = matching_members(board_members(board.id), query) if is_handle(query) or not query else []
-    response = make_response(render_template("partials/mention_suggestions.html", members=members, query=query,
+    response = make_response(render_template("partials/mention_suggestions.html", members=members,
                                              listbox=listbox_id(request.args.get("list", ""))))
     response.vary.add("HX-Request")
     return response
