@@ -25,7 +25,7 @@ def test_labels_and_checklist_show_on_the_card_face(board_page: Page):
     expect(page.get_by_role("heading", name="Labels", level=1)).to_be_visible()
     page.wait_for_load_state()
     page.get_by_label("New label").fill("Bug")
-    page.get_by_label("Colour", exact=True).select_option("red")
+    page.locator("#add-label").get_by_role("radio", name="Red").check()
     page.get_by_role("button", name="Add label").click()
     expect(page.get_by_label("Name of Bug")).to_have_value("Bug")
     expect(page.get_by_label("New label")).to_be_focused()
@@ -122,7 +122,7 @@ def test_labels_and_checklist_without_javascript(nojs_page: Page, account):
 
     page.goto(f"{board_path}/labels")
     page.get_by_label("New label").fill("Weekend")
-    page.get_by_label("Colour", exact=True).select_option("green")
+    page.locator("#add-label").get_by_role("radio", name="Green").check()
     page.get_by_role("button", name="Add label").click()
     expect(page.get_by_label("Name of Weekend")).to_have_value("Weekend")
 
