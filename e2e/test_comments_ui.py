@@ -76,11 +76,18 @@ def test_a_mention_is_picked_from_the_keyboard_and_shows_highlighted(board_page:
     expect(box).to_have_value("Over to @GraceHopper ")
     expect(box).to_be_focused()
 
+    box.press_sequentially("and @gra")
+    expect(options).to_have_count(2)
+    box.press("ArrowDown")
+    box.press("Tab")  # picks too, and the focus stays in the box
+    expect(box).to_have_value("Over to @GraceHopper and @GradyBooch ")
+    expect(box).to_be_focused()
+
     box.press_sequentially("for the review")
     dialog.get_by_role("button", name="Comment", exact=True).click()
     comment = dialog.get_by_role("article", name="Comment by Ada Lovelace")
-    expect(comment.locator(".mention")).to_have_text("@GraceHopper")
-    expect(comment).to_contain_text("Over to @GraceHopper for the review")
+    expect(comment.locator(".mention")).to_have_text(["@GraceHopper", "@GradyBooch"])
+    expect(comment).to_contain_text("Over to @GraceHopper and @GradyBooch for the review")
 
 
 def test_a_click_on_a_suggestion_writes_the_mention(board_page: Page, live_server):
