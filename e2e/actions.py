@@ -105,7 +105,7 @@ def cards_in(page: Page, column_title: str) -> Locator:
 
 def card_titles(page: Page, column_title: str) -> Locator:
     """The title link of each card in a column, in order: `expect(...).to_have_text([...])`."""
-    return cards_in(page, column_title).locator("> a:first-child")
+    return cards_in(page, column_title).locator("> .card-link")
 
 
 def card_count(page: Page, column_title: str) -> Locator:
@@ -206,4 +206,19 @@ def drag(page: Page, source: Locator, target: Locator, *, to: str = "center") ->
     for wiggle in (1, -1, 0):  # rest on the target while the list settles
         page.wait_for_timeout(SORTABLE_ANIMATION_MS + 50)
         page.mouse.move(x1 + wiggle, y1, steps=2)
+    # The list makes room as the card comes in, so the target may have slid away from under the
+    # pointer with the gap on the wrong side of it: follow it, as a person watching the gap would.
+    for _ in range(3):
+        placed = target.evaluate("""(el, to) => {
+            const gap = document.querySelector(".sortable-ghost");
+            if (!gap || to === "center") return true;
+            const after = el.compareDocumentPosition(gap) & Node.DOCUMENT_POSITION_FOLLOWING;
+            return to === "bottom" ? Boolean(after) : !after;
+        }""", to)
+        if placed:
+            break
+        box = target.bounding_box()
+        y1 = box["y"] + box["height"] * {"top": 0.25, "bottom": 0.75}[to]
+        page.mouse.move(x1, y1, steps=3)
+        page.wait_for_timeout(SORTABLE_ANIMATION_MS + 50)
     page.mouse.up()

@@ -68,6 +68,14 @@
     });
   }
 
+  // A click anywhere on a card's face opens it, as its title link does.
+  document.addEventListener("click", function (event) {
+    var face = event.target.closest && event.target.closest("#board-columns li.card");
+    if (!face || event.target.closest("a, button, input")) return;
+    var link = face.querySelector(".card-link");
+    if (link) link.click();
+  });
+
   // A failed drag leaves the board as the server has it.
   document.addEventListener("htmx:responseError", function (event) {
     var columns = document.getElementById("board-columns");
