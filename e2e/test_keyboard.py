@@ -267,7 +267,7 @@ def test_escape_closes_a_menu(board_page: Page):
     expect(page.get_by_label("Actions for column To do")).to_be_focused()
 
     open_user_menu(page)
-    shortcuts = page.get_by_role("button", name="Keyboard shortcuts")
+    shortcuts = page.get_by_role("link", name="Keyboard shortcuts")
     expect(shortcuts).to_be_visible()
     page.keyboard.press("Escape")
     expect(shortcuts).to_be_hidden()
@@ -276,7 +276,7 @@ def test_escape_closes_a_menu(board_page: Page):
 def test_the_account_menu_opens_the_shortcuts_on_any_page(signed_up_page: Page):
     page = signed_up_page  # My boards: no board dialog here
     open_user_menu(page)
-    page.get_by_role("button", name="Keyboard shortcuts").click()
+    page.get_by_role("link", name="Keyboard shortcuts").click()
     dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
     expect(dialog.get_by_role("heading", name="Keyboard shortcuts")).to_be_visible()
     dialog.get_by_role("button", name="Close").click()
