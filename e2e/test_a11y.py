@@ -260,6 +260,7 @@ STATES: dict[str, tuple[str | None, Callable[[Page, Furnished], None]]] = {
     "my-cards": ("ada", on_page(lambda f: "/my-cards")),
     "error-404": ("ada", on_error_page),
     "shortcuts-dialog": ("ada", with_shortcuts_dialog),
+    "shortcuts-page": ("ada", on_page(lambda f: "/shortcuts")),
     "dark-board": ("ada", in_dark(on_board)),
     "dark-card-dialog": ("ada", in_dark(with_card_dialog)),
     "dark-my-boards": ("ada", in_dark(on_page(lambda f: "/boards/"))),

@@ -65,20 +65,44 @@ def test_every_menu_item_is_on_top_and_escape_closes_the_menu(page: Page, furnis
 PHONE_STATES = [name for name in STATES if not name.startswith("dark-") and not name.endswith("-phone")]
 
 WIDE_THINGS = """() => {
+    // What sticks out past the screen's right edge, unless a scrolling ancestor on its
+    // containing-block chain, itself within the screen, clips it (the lane strip #board-columns,
+    // or anything else that scrolls inside itself, may be wider). An absolutely positioned
+    // element escapes a scroller that is not positioned (a visually hidden text at the far end of
+    // a lane makes the page wider); a fixed one escapes them all.
+    const clipped = (el) => {
+        const position = getComputedStyle(el).position;
+        if (position === "fixed") return false;
+        let skipping = position === "absolute";
+        for (let up = el.parentElement; up && up !== document.body; up = up.parentElement) {
+            const style = getComputedStyle(up);
+            if (skipping) {
+                if (style.position === "static" && style.transform === "none") continue;
+                skipping = false;
+            }
+            if (style.overflowX !== "visible" && up.getBoundingClientRect().right <= innerWidth + 0.5) return true;
+            if (style.position === "fixed") return false;
+            if (style.position === "absolute") skipping = true;
+        }
+        return false;
+    };
     const wide = [];
-    const lanes = document.getElementById("board-columns");  // the lane strip may scroll inside itself
     for (const el of document.body.querySelectorAll("*")) {
-        if (lanes && lanes !== el && lanes.contains(el)) continue;
         const box = el.getBoundingClientRect();
-        if (box.width <= 1 || box.height <= 1 || (box.right <= innerWidth + 0.5 && box.left >= -0.5)) continue;  // 1 px: visually hidden
-        const parent = el.parentElement && el.parentElement.getBoundingClientRect();
-        if (parent && parent.right > innerWidth + 0.5 && el.parentElement !== document.body) continue;  // its parent is listed
-        const id = el.id ? "#" + el.id : "";
-        const cls = typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\\s+/).join(".") : "";
-        wide.push(`<${el.tagName.toLowerCase()}${id}${cls}> spans ${box.left | 0}..${box.right | 0}`);
+        if (box.right <= innerWidth + 0.5 || !(box.width || box.height)) continue;  // only the right edge scrolls
+        if (wide.some(outer => outer.contains(el)) || clipped(el)) continue;  // listed already, or scrolls inside
+        wide.push(el);
         if (wide.length >= 10) break;
     }
-    return {scrollWidth: document.documentElement.scrollWidth, innerWidth, wide};
+    const name = (el) => {
+        const box = el.getBoundingClientRect();
+        const id = el.id ? "#" + el.id : "";
+        const cls = typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\\s+/).join(".") : "";
+        const holder = el.parentElement && el.parentElement.closest("[id]");
+        return `<${el.tagName.toLowerCase()}${id}${cls}>${holder ? " in #" + holder.id : ""} spans ` +
+               `${box.left | 0}..${box.right | 0} (position: ${getComputedStyle(el).position})`;
+    };
+    return {scrollWidth: document.documentElement.scrollWidth, innerWidth, wide: wide.map(name)};
 }"""
 
 
@@ -90,7 +114,7 @@ def test_no_page_scrolls_sideways_on_a_phone(page: Page, furnished: Furnished, s
     visit(page, furnished)
     found = page.evaluate(WIDE_THINGS)
     assert found["scrollWidth"] <= found["innerWidth"], (
-        f"{state} ({page.url}) is {found['scrollWidth']} px wide on a {found['innerWidth']} px phone; sticking out:\n"
+        f"{state} ({page.url}) is {found['scrollWidth']} px wide on a {found['innerWidth']} px phone; what sticks out past its right edge, unclipped:\n"
         + "\n".join(found["wide"]))
 
 
