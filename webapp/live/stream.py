@@ -181,8 +181,8 @@ class BoardStreams:
 
 def presence_html(watchers: list[tuple[int, str]]) -> str:
     """Who is viewing the board: the first few by their initials, then how many more."""
-    items = "".join(f'<li title="{escape(name)}">{escape(initials(name))}</li>'
-                    for _, name in watchers[:PRESENCE_SHOWN])
+    items = "".join(f'<li class="avatar-{user_id % 8}" title="{escape(name)}">{escape(initials(name))}</li>'
+                    for user_id, name in watchers[:PRESENCE_SHOWN])
     if len(watchers) > PRESENCE_SHOWN:
         items += f'<li class="more" title="and {len(watchers) - PRESENCE_SHOWN} more">+{len(watchers) - PRESENCE_SHOWN}</li>'
     return f'<ul id="presence" class="presence" aria-label="Viewing now" hx-swap-oob="true">{items}</ul>'
