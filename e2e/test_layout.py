@@ -114,7 +114,8 @@ def test_no_page_scrolls_sideways_on_a_phone(page: Page, furnished: Furnished, s
     visit(page, furnished)
     found = page.evaluate(WIDE_THINGS)
     assert found["scrollWidth"] <= found["innerWidth"], (
-        f"{state} ({page.url}) is {found['scrollWidth']} px wide on a {found['innerWidth']} px phone; what sticks out past its right edge, unclipped:\n"
+        f"{state} ({page.url}) is {found['scrollWidth']} px wide on a {found['innerWidth']} px phone; "
+        "what sticks out past its right edge, unclipped:\n"
         + "\n".join(found["wide"]))
 
 
