@@ -259,9 +259,15 @@ def test_editing_a_comment_tells_open_boards_the_card_changed(app, ada, monkeypa
 
 @pytest.mark.parametrize("method, path, why", [("PATCH", "/archive", "archived"), ("DELETE", "", "deleted")])
 def test_a_removed_card_always_has_a_face_to_remove(app, ada, method, path, why):
-    """The face's removal is sent twice to its author (response and live update): a hidden stand-in
-    with the face's id comes first, so the second finds a target too; it says why the card went."""
+    """The removal is sent twice to its author (response and live update), and the card's own page has
+    no face nor counts: hidden stand-ins with their ids come first, so every swap finds a target, and
+    go last; the face's says why the card went."""
     card_id = ada.board.cards["Two"]
     html = ada.hx(method, ada.board.card_url("Two") + path).get_data(as_text=True)
-    stand_in = f'<div hx-swap-oob="beforeend:body"><i id="card-{card_id}" hidden data-card-gone="{why}"></i></div>'
-    assert stand_in in html and html.index(stand_in) < html.index(f'<li id="card-{card_id}" hx-swap-oob="delete">')
+    column_id = ada.board.columns["To do"]
+    stand_ins = (f'<div hx-swap-oob="beforeend:body"><div class="oob-stand-ins" hidden><i id="card-{card_id}" '
+                 f'data-card-gone="{why}"></i><i id="column-count-{column_id}"></i></div></div>')
+    assert stand_ins in html
+    order = [html.index(stand_ins), html.index(f'<li id="card-{card_id}" hx-swap-oob="delete">'),
+             html.index(f'<span id="column-count-{column_id}"'), html.index('hx-swap-oob="delete:.oob-stand-ins"')]
+    assert order == sorted(order)
