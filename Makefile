@@ -18,7 +18,7 @@ dev: setup db
 test: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-# The README's picture of a board in use (docs/screenshot.png), taken in Chromium.
+# The README's pictures of the demo board (docs/screenshot-{board,card,phone,dark}.png), taken in Chromium.
 screenshots: setup chromium
 	CORKBOARD_SCREENSHOTS=docs $(BIN)/pytest -q e2e/test_screenshot.py
 
