@@ -8,7 +8,6 @@ is meant to show, so the test fails when the demo (or the page) regresses.
 `make screenshots` writes them to docs/ (CORKBOARD_SCREENSHOTS=docs); a plain test run keeps them
 in test-results/, so running the tests never changes a tracked file."""
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from webapp.cli import DEMO_EMAIL, DEMO_PASSWORD
 
 from .actions import Account, column, column_titles, log_in, open_user_menu, settled
 from .conftest import CHROMIUM, EXPECTED_CONSOLE_ERRORS, REPO_ROOT, LiveServer, serve
+from .test_a11y import page_is_dark
 from .test_layout import WIDE_THINGS
 from .test_teams import viewers
 
@@ -219,6 +219,7 @@ def test_the_board_on_a_phone(demo: Page):
     assert found["scrollWidth"] <= found["innerWidth"], (
         f"the demo board is {found['scrollWidth']} px wide on a {found['innerWidth']} px phone; what sticks out:\n"
         + "\n".join(found["wide"]))
+    still(page)
     shown = faces_on_screen(page)
     assert shown["cards"] >= 2 and shown["named_labels"] and shown["covers"] and shown["avatars"], (
         f"the {lane} lane shows too little on a phone: {shown}")
@@ -236,12 +237,8 @@ def test_the_board_in_the_dark(demo: Page):
         page.reload()  # as the board opens for someone who picked Dark: menu closed, nothing hovered
         board_open(page)
         expect(page.locator("html"), "the Dark theme was not remembered").to_have_attribute("data-theme", "dark")
-        dark_text = page.evaluate("""() => {
-            const [r, g, b] = getComputedStyle(document.body).color.match(/[\\d.]+/g).map(Number);
-            const lin = c => (c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
-            return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b) > 0.4;
-        }""")
-        assert dark_text, "the Dark theme is chosen but the page's text is not light"
+        assert page_is_dark(page), "the Dark theme is chosen but the page's text is not light"
+        still(page)
         shown = faces_on_screen(page)
         assert shown["named_labels"] and shown["covers"] and shown["avatars"], f"the dark board shows too little: {shown}"
         shoot(page, "dark")
