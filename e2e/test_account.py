@@ -4,7 +4,7 @@ import re
 
 from playwright.sync_api import Browser, expect
 
-from .actions import log_in, log_out, sign_up
+from .actions import log_in, log_out, open_user_menu, sign_up
 from .conftest import VIEWPORT
 
 
@@ -18,7 +18,8 @@ def test_log_out_everywhere_logs_out_the_other_browser_too(browser: Browser, bas
     other.get_by_role("button", name="Log in").click()
     expect(other.get_by_role("heading", name="My boards")).to_be_visible()
 
-    page.get_by_role("link", name=account.name).click()
+    open_user_menu(page)
+    page.get_by_role("link", name="Account").click()
     expect(page.get_by_role("heading", name="Your account")).to_be_visible()
     sessions = page.get_by_role("list", name="Active sessions").get_by_role("listitem")
     expect(sessions).to_have_count(2)

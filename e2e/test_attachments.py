@@ -1,4 +1,5 @@
 """Attachments in the browser: upload through the card dialog, drop files on it, see the cover."""
+import re
 import io
 
 from PIL import Image
@@ -68,14 +69,14 @@ def test_drop_files_onto_the_open_card(board_page: Page):
     }""")
     detail = page.locator("#card-detail")
     detail.dispatch_event("dragover", {"dataTransfer": files})
-    expect(detail).to_have_class("card-detail dropping")
+    expect(detail).to_have_class(re.compile(r"\bdropping\b"))
     with page.expect_response(lambda r: r.url.endswith("/attachments") and r.request.method == "POST"):
         detail.dispatch_event("drop", {"dataTransfer": files})
 
     attachments = dialog.get_by_role("region", name="Attachments")
     expect(attachments.get_by_role("link", name="receipt.txt")).to_be_visible()
     expect(attachments.get_by_role("link", name="ticket.txt")).to_be_visible()
-    expect(page.locator("#card-detail")).not_to_have_class("card-detail dropping")
+    expect(page.locator("#card-detail")).not_to_have_class(re.compile(r"\bdropping\b"))
 
     page.on("dialog", lambda confirm: confirm.accept())
     attachments.get_by_role("button", name="Remove receipt.txt").click()
