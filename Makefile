@@ -22,7 +22,7 @@ test: setup chromium
 screenshots: setup chromium
 	CORKBOARD_SCREENSHOTS=docs $(BIN)/pytest -q e2e/test_screenshot.py
 
-setup: $(VENV)/.installed $(VENDOR)/.installed
+setup: $(VENV)/.installed $(VENDOR)/.installed static/dist/manifest.json
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ $(VENDOR)/.installed: package.json package-lock.json webapp/icons.py $(VENV)/.in
 	$(BIN)/python -m webapp.icons node_modules/lucide-static/icons $(VENDOR)/icons.svg
 	touch $@
 
+# Our stylesheets and scripts, joined, minified and named by their content (webapp/assets.py).
+static/dist/manifest.json: $(VENV)/.installed webapp/assets.py $(wildcard static/*.css static/*.js)
+	$(BIN)/python -m webapp.assets static
+
 db: setup instance/secret_key
 	$(WITH_SECRET) $(FLASK) db upgrade
 	$(WITH_SECRET) $(FLASK) seed-demo --if-empty
@@ -55,4 +59,4 @@ bench: setup
 	$(BIN)/python bench/board_page.py
 
 clean:
-	rm -rf $(VENV) node_modules $(VENDOR)
+	rm -rf $(VENV) node_modules $(VENDOR) static/dist

@@ -22,7 +22,7 @@ def comment_ids(app, card_id):
 
 def comment_badge(face_html: str) -> str | None:
     """The number on a card face's comments badge (a speech bubble icon, then the count)."""
-    match = re.search(r'<span title="Comments">.*?</svg>(\d+)</span>', face_html)
+    match = re.search(r'<span class="comments" title="Comments">(\d+)</span>', face_html)
     return match and match.group(1)
 
 

@@ -271,8 +271,8 @@ def test_every_card_content_change_reaches_open_boards(app, ada):
     changes = [
         (f"{card_url}/labels", "PUT", {"labels": [bug]}, '<span class="label label-red">Bug</span>'),
         (f"{card_url}/assignees", "PUT", {"assignees": [ada_id]}, 'title="Ada">A</span>'),
-        (f"{card_url}/checklist", "POST", {"text": "Check"}, "</svg>0/1</span>"),
-        (f"{card_url}/comments", "POST", {"body": "Said"}, "</svg>1</span>"),
+        (f"{card_url}/checklist", "POST", {"text": "Check"}, 'title="Checklist">0/1</span>'),
+        (f"{card_url}/comments", "POST", {"body": "Said"}, 'title="Comments">1</span>'),
     ]
     for url, method, data, expected in changes:
         before = len(broker._logs.get(ada.board.id, ()))

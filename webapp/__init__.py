@@ -61,12 +61,15 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(attachments.bp)
     app.register_blueprint(activity.bp)
 
-    from . import cli, icons, markdown, models
+    from . import assets, cli, icons, markdown, models
     cli.init_app(app)
     app.add_template_filter(activity.describe)
     app.add_template_filter(activity.time_ago)
     app.add_template_filter(markdown.render, "markdown")
     app.add_template_global(icons.icon)
+    app.get_send_file_max_age = assets.max_age
+    app.add_template_global(assets.stylesheets)
+    app.add_template_global(assets.scripts)
     app.add_template_filter(models.initials)
 
     from . import errors, limits

@@ -3,7 +3,9 @@
 `make setup` runs `python -m webapp.icons SOURCE_DIR OUT` to gather the icons named below from
 the pinned npm package (lucide-static) into one SVG sprite, static/vendor/icons.svg. A page
 then draws each icon with `<use href="…/icons.svg#name">`: one cached file, icons in the text's
-colour (`currentColor`), nothing inline for the Content-Security-Policy to refuse.
+colour (`currentColor`), nothing inline for the Content-Security-Policy to refuse. The few
+icons of card faces (FACE_ICONS) are also written as files of their own, which the stylesheet
+draws as masks: a board of a thousand cards then carries no icon markup at all.
 """
 import re
 import sys
@@ -23,14 +25,23 @@ ICONS = (
 _SVG = re.compile(r"<svg[^>]*>(.*)</svg>", re.S)
 
 
+# Drawn by the stylesheet (a CSS mask) where a page repeats them hundreds of times: card faces.
+FACE_ICONS = ("arrow-left-right", "clock", "message-circle", "square-check-big", "text")
+
+_ATTRIBUTES = ('fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"')
+
+
 def build(source: Path, out: Path) -> None:
     symbols = []
+    (out.parent / "icons").mkdir(exist_ok=True)
     for name in ICONS:
-        body = _SVG.search((source / f"{name}.svg").read_text()).group(1)
-        symbols.append(f'<symbol id="{name}" viewBox="0 0 24 24">{" ".join(body.split())}</symbol>')
+        body = " ".join(_SVG.search((source / f"{name}.svg").read_text()).group(1).split())
+        symbols.append(f'<symbol id="{name}" viewBox="0 0 24 24">{body}</symbol>')
+        if name in FACE_ICONS:
+            (out.parent / "icons" / f"{name}.svg").write_text(
+                f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 24 24" {_ATTRIBUTES}>{body}</svg>\n')
     out.write_text(
-        '<svg xmlns="http://www.w3.org/2000/svg" fill="none" stroke="currentColor" stroke-width="2" '
-        'stroke-linecap="round" stroke-linejoin="round">\n<!-- Lucide icons (ISC licence) -->\n'
+        f'<svg xmlns="http://www.w3.org/2000/svg" {_ATTRIBUTES}>\n<!-- Lucide icons (ISC licence) -->\n'
         + "\n".join(symbols) + "\n</svg>\n"
     )
 
@@ -42,7 +53,7 @@ def icon(name: str, label: str | None = None, class_: str = "") -> Markup:
     sprite = f"{current_app.static_url_path}/vendor/icons.svg"  # url_for's cost, a thousand times a board
     a11y = f'role="img" aria-label="{escape(label)}"' if label else 'aria-hidden="true"'
     classes = f"icon {class_}".strip()
-    return Markup(f'<svg class="{classes}" {a11y} focusable="false"><use href="{sprite}#{name}"></use></svg>')
+    return Markup(f'<svg class="{classes}" {a11y}><use href="{sprite}#{name}"/></svg>')
 
 
 if __name__ == "__main__":
