@@ -117,6 +117,25 @@
     }
   });
 
+  // The author's own response to a move or a new card carries the same stamp, up to <!--/v-->
+  // (webapp/cards.publish_placed). It is a delta (one card put before the card that follows it),
+  // so applied after a newer live update it could put the card where it no longer is: older
+  // than what the page shows, the stamped part is left out (what follows, a fresh form, still
+  // swaps). On a filtered board the board reloads instead, as for a live update.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var text = event.detail.serverResponse;
+    var stamp = typeof text === "string" && /^<!--v:(\d+)-->/.exec(text);
+    if (!stamp) return;
+    var version = parseInt(stamp[1], 10), end = text.indexOf("<!--/v-->");
+    var columns = document.getElementById("board-columns");
+    var filtered = columns && columns.hasAttribute("data-filtered");
+    if (version < boardVersion || filtered) {
+      event.detail.serverResponse = end === -1 ? "" : text.slice(end + "<!--/v-->".length);
+      if (filtered && version >= boardVersion) refreshBoard(columns);
+    }
+    if (version > boardVersion) boardVersion = version;
+  });
+
   // The stream reconnects by itself; when it had to start afresh, it says where it left off.
   htmx.createEventSource = function (url) {
     var live = document.getElementById("live");

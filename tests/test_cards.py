@@ -10,8 +10,9 @@ def test_add_card_with_htmx_returns_the_column_list_and_a_fresh_form(app, ada):
     response = ada.hx("POST", url, {"title": "Write tests"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    # The whole list, swapped in place: applying it twice (response and live update) shows the card once.
-    assert f'<ol id="cards-{ada.board.columns["Doing"]}" hx-swap-oob="innerHTML">' in html
+    # The card's face, deleted wherever it is and then appended: applying it twice (response and live
+    # update) shows the card once (tests/test_moves.py, e2e/test_live_moves.py).
+    assert f'hx-swap-oob="beforeend:#cards-{ada.board.columns["Doing"]}"' in html
     assert html.count(">Write tests</a>") == 1
     assert f'id="add-card-{ada.board.columns["Doing"]}"' in html and "autofocus" in html
     ada.hx("POST", url, {"title": "Ship it"})
@@ -89,8 +90,8 @@ def test_move_card_to_another_column_changes_only_its_key(app, ada):
     assert response.status_code == 200
     assert response.headers["HX-Trigger"] == "closeDialog"
     html = response.get_data(as_text=True)
-    assert f'<ol id="cards-{ada.board.columns["Done"]}" hx-swap-oob="innerHTML">' in html
-    assert f'<ol id="cards-{ada.board.columns["To do"]}" hx-swap-oob="innerHTML">' in html
+    assert f'hx-swap-oob="beforeend:#cards-{ada.board.columns["Done"]}"' in html  # the card alone, at its place
+    assert f'id="column-count-{ada.board.columns["To do"]}"' in html  # and both columns' counts
     assert card_titles(app, ada.board.id, "To do") == ["One", "Three"]
     assert card_titles(app, ada.board.id, "Done") == ["Two"]
     after = order_keys(app, ada.board.id)

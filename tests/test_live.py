@@ -121,7 +121,7 @@ def test_a_change_reaches_an_open_board(app, ada):
         await asyncio.to_thread(ada.hx, "POST", f"{ada.board.column_url('Doing')}/cards", {"title": "Live card"})
         frame = await browser.frame_named("board")
         assert frame["id"].isdigit() and frame["data"].startswith("<!--v:")
-        assert f'<ol id="cards-{ada.board.columns["Doing"]}" hx-swap-oob="innerHTML">' in frame["data"]
+        assert f'hx-swap-oob="beforeend:#cards-{ada.board.columns["Doing"]}"' in frame["data"]
         assert ">Live card</a>" in frame["data"]
         assert "csrf_token" not in frame["data"] or 'value=""' in frame["data"]
         await browser.close()
@@ -132,7 +132,7 @@ def test_a_change_reaches_an_open_board(app, ada):
 def test_every_kind_of_change_is_published(app, ada):
     changes = [
         ("PATCH", f"{ada.board.card_url('One')}/move", {"column_id": ada.board.columns["Done"], "position": 0},
-         f'<ol id="cards-{ada.board.columns["Done"]}"'),
+         f'hx-swap-oob="beforeend:#cards-{ada.board.columns["Done"]}"'),
         ("PUT", ada.board.card_url("Two"), {"title": "Two, edited"}, ">Two, edited</a>"),
         ("PATCH", f"{ada.board.card_url('Three')}/archive", {}, f'id="card-{ada.board.cards["Three"]}" hx-swap-oob="delete"'),
         ("PATCH", ada.board.column_url("Doing"), {"title": "In progress"}, ">In progress</a>"),
@@ -368,13 +368,16 @@ def test_concurrent_moves_end_in_the_same_order_everywhere(app, ada, bob):
             thread.start()
         await asyncio.to_thread(lambda: [thread.join() for thread in threads])
         assert statuses == [200] * len(moves)
-        shown, newest = None, -1
+        shown, newest = [str(ada.board.cards[title]) for title in ("One", "Two", "Three")], -1
         for _ in moves:
             frame = await browser.frame_named("board")
             version = int(re.match(r"<!--v:(\d+)-->", frame["data"]).group(1))
-            if version >= newest:
+            if version >= newest:  # each frame places one card: delete it, insert it before its successor
                 newest = version
-                shown = re.findall(r'data-id="(\d+)"', frame["data"].split(f'id="cards-{column}"', 1)[1])
+                moved = re.search(r'<li id="card-(\d+)" hx-swap-oob="delete">', frame["data"]).group(1)
+                shown.remove(moved)
+                before = re.search(r'hx-swap-oob="beforebegin:#card-(\d+)"', frame["data"])
+                shown.insert(shown.index(before.group(1)) if before else len(shown), moved)
         await browser.close()
         return [int(card_id) for card_id in shown]
 

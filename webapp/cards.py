@@ -1,7 +1,7 @@
 """Cards: add, open, edit, move, delete. `/boards/<id>/cards/<id>` lives here."""
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
 from markupsafe import Markup
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 
 from . import live
 from .activity import record
@@ -13,6 +13,7 @@ from .forms import CardDetailsForm, CardForm, MoveCardForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
 from .models import Activity, Board, BoardColumn, Card, User, utcnow
 from .ordering import fresh, key_at, lock_parent, place, rebalance
+from .pagecache import board_version
 from .queries import card_face, card_faces, group_by_column
 
 bp = Blueprint("cards", __name__, url_prefix="/boards/<int:board_id>")
@@ -75,11 +76,9 @@ def create(board_id: int, column_id: int):
     db.session.flush()
     record(board.id, "card.created", card=card, column=column.title)
     db.session.commit()
-    lists_html = publish_lists(board.id, [column.id])
-    # The list is replaced, not appended to: the author's response and the live update can
-    # arrive in either order and the card still shows once.
+    placed_html = publish_placed(board.id, card.id, [column.id])
     return updated("partials/card_created.html", board_url(board), board=board, column=column,
-                   lists_html=Markup(lists_html), form=CardForm(formdata=None))
+                   placed_html=Markup(placed_html), form=CardForm(formdata=None))
 
 
 @bp.get("/cards/<int:card_id>")
@@ -160,7 +159,7 @@ def move(board_id: int, card_id: int):
     card.position, card.column_id, card.version = position, target.id, card.version + 1  # one UPDATE
     board_id, column_ids = board.id, [source.id, target.id]  # read before the commit expires them
     db.session.commit()
-    html = publish_lists(board_id, column_ids)
+    html = publish_placed(board_id, card_id, column_ids)
     if not wants_fragment():
         return redirect(board_url(board), 303)
     return html, 200, {"HX-Trigger": "closeDialog"}
@@ -173,6 +172,44 @@ def publish_lists(board_id: int, column_ids: list[int]) -> str:
     lists = {column_id: faces.get(column_id, []) for column_id in column_ids}
     return live.publish_board(board_id, "partials/card_lists.html", lists=lists,
                               counts=column_counts(column_ids))
+
+
+MOVED = select(Card.column_id, Card.position).where(Card.id == bindparam("card_id")).subquery()
+NEXT_CARD = (  # the active card that follows a card in its column, in board order (queries.FACES)
+    select(Card.id)
+    .join(MOVED, Card.column_id == MOVED.c.column_id)
+    .where(ACTIVE, or_(Card.position > MOVED.c.position,
+                       and_(Card.position == MOVED.c.position, Card.id > bindparam("card_id"))))
+    .order_by(Card.position, Card.id).limit(1)
+)
+
+
+class Placement:
+    """Where a card is now: its face, the card that follows it, the counts of the columns it touched.
+    Read by partials/card_moved.html when it renders, that is after publish_board has read the board's
+    version: so the fragment shows a state at least as new as its stamp. `version` is read first here,
+    for the author's own response (at least the live update's, never newer than what follows)."""
+
+    def __init__(self, board_id: int, card_id: int, column_ids: list[int]):
+        self.board_id, self.card_id, self.column_ids = board_id, card_id, list(dict.fromkeys(column_ids))
+        self.version = None
+
+    def load(self) -> "Placement":
+        if self.version is None:
+            self.version = board_version(self.board_id)
+            faces = card_faces(self.board_id, card_ids=[self.card_id])
+            self.card = faces[0] if faces else None  # gone (deleted or archived) since: its own event says so
+            self.next_id = db.session.scalar(NEXT_CARD, {"card_id": self.card_id}) if self.card else None
+            self.counts = column_counts(self.column_ids)
+        return self
+
+
+def publish_placed(board_id: int, card_id: int, column_ids: list[int]) -> str:
+    """Send one card's face, put where it now is, and the columns' counts to every open board; return
+    the fragment stamped with its version, followed by <!--/v--> (static/app.js reads both)."""
+    placement = Placement(board_id, card_id, column_ids)
+    html = live.publish_board(board_id, "partials/card_moved.html", placement=placement)
+    return f"<!--v:{placement.version}-->\n{html}<!--/v-->\n"
 
 
 def publish_face(card: Card) -> None:
@@ -233,5 +270,5 @@ def restore(board_id: int, card_id: int):
         card.version += 1
         record(board.id, "card.restored", card=card)
         db.session.commit()
-        publish_lists(board.id, [card.column_id])
+        publish_placed(board.id, card.id, [card.column_id])
     return updated(None, url_for("boards.archive", board_id=board.id))
