@@ -14,7 +14,7 @@ from .hypermedia import invalid, page_or_partial, updated, wants_fragment
 from .models import Activity, Board, BoardColumn, Card, User, utcnow
 from .ordering import fresh, key_at, lock_parent, place, rebalance
 from .pagecache import board_version
-from .queries import card_face, card_faces, group_by_column
+from .queries import card_face, card_faces
 
 bp = Blueprint("cards", __name__, url_prefix="/boards/<int:board_id>")
 bp.before_request(require_login)
@@ -163,15 +163,6 @@ def move(board_id: int, card_id: int):
     if not wants_fragment():
         return redirect(board_url(board), 303)
     return html, 200, {"HX-Trigger": "closeDialog"}
-
-
-def publish_lists(board_id: int, column_ids: list[int]) -> str:
-    """Send the columns' fresh card lists and counts to every open board; return the fragment."""
-    column_ids = list(dict.fromkeys(column_ids))
-    faces = group_by_column(card_faces(board_id, column_ids=column_ids))
-    lists = {column_id: faces.get(column_id, []) for column_id in column_ids}
-    return live.publish_board(board_id, "partials/card_lists.html", lists=lists,
-                              counts=column_counts(column_ids))
 
 
 MOVED = select(Card.column_id, Card.position).where(Card.id == bindparam("card_id")).subquery()
