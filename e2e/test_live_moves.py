@@ -1,8 +1,6 @@
 """A card move sends only the moved card, placed before the card that now follows it: applied twice, or in
 two windows moving cards at once, or answered after a newer live update, the board shows what a reload shows."""
 import re
-import time
-
 from playwright.sync_api import Page, Route, expect
 
 from .actions import add_cards, card_count, card_titles, settled
@@ -20,7 +18,7 @@ def send_move(page: Page, title: str, column_title: str, position: int) -> None:
             ol.closest(".column").querySelector(".column-title, h2, h3").textContent.trim() === columnTitle);
         const board = document.getElementById("board-columns").dataset.boardUrl;
         htmx.ajax("PATCH", board + "/cards/" + face.dataset.id + "/move",
-                  {source: face, target: face, swap: "none", values: {column_id: list.dataset.column, position: position}});
+                  {source: face, target: document.body, swap: "none", values: {column_id: list.dataset.column, position: position}});
     }""", [title, column_title, position])
 
 
@@ -84,18 +82,23 @@ def test_a_stale_answer_after_a_newer_live_update_does_not_reorder(board_page: P
     wait_until_live(page)
     wait_until_live(other)
 
-    def answer_late(route: Route) -> None:  # this window's own answer comes after the other's move
-        response = route.fetch()
-        time.sleep(1.0)
-        route.fulfill(response=response)
+    held = []
 
-    page.route(MOVE, answer_late)
+    def answer_later(route: Route) -> None:  # answered now by the server, handed to the page later
+        held.append((route, route.fetch()))
+
+    page.route(MOVE, answer_later)
+    send_move(page, "Three", "To do", 0)
+    expect(card_titles(other, "To do")).to_have_text(["Three", "One", "Two"])  # the move is saved
+    settled(other)
+    send_move(other, "Three", "Done", 0)  # newer: reaches the first window live, before its own answer
+    expect(card_titles(page, "Done")).to_have_text(["Three"])
+    expect(card_titles(page, "To do")).to_have_text(["One", "Two"])
+    settled(page)
+    assert len(held) == 1
+    route, answer = held[0]
     with page.expect_response(MOVE):
-        send_move(page, "Three", "To do", 0)
-        expect(card_titles(other, "To do")).to_have_text(["Three", "One", "Two"])
-        settled(other)
-        send_move(other, "Three", "Done", 0)  # newer: reaches the first window live, before its own answer
-        expect(card_titles(page, "Done")).to_have_text(["Three"])
+        route.fulfill(response=answer)  # the first window's own, older answer arrives at last
     settled(page)
     page.wait_for_timeout(200)
     expect(card_titles(page, "Done")).to_have_text(["Three"])

@@ -31,8 +31,10 @@
 
   // Drag and drop: one PATCH with the target column and position, the same request the Move form sends.
   function send(method, url, values, source) {
-    // The card's own element is the target: it must not inherit the card links' dialog target.
-    return htmx.ajax(method, url, { source: source, target: source, values: values, swap: "none" });
+    // An explicit target, so as not to inherit the card links' dialog target; the body, not the card,
+    // because the live echo may replace the card first, and htmx:beforeSwap (the version check below)
+    // fires on the target: on a detached card no listener would hear it.
+    return htmx.ajax(method, url, { source: source, target: document.body, values: values, swap: "none" });
   }
 
   function refreshBoard(columns) {

@@ -106,7 +106,7 @@
     var index = Math.min(cardsOf(from).indexOf(card), cardsOf(to).length);
     var url = board.dataset.boardUrl + "/cards/" + card.dataset.id + "/move";
     pending = { kind: "card", id: card.dataset.id, path: url };
-    htmx.ajax("PATCH", url, { source: card, target: card, swap: "none",
+    htmx.ajax("PATCH", url, { source: card, target: document.body, swap: "none",
                               values: { column_id: to.dataset.id, position: index } });
     return true;
   }
