@@ -27,6 +27,8 @@ from playwright.sync_api import Page, expect
 
 from aiosmtpd.controller import Controller
 
+from webapp import assets
+
 from .actions import MAILBOXES, Account, create_board, new_account, sign_up
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -130,6 +132,7 @@ def _serve(workdir: Path, inbox: Inbox | None, settings: dict) -> Iterator[LiveS
         "RATELIMIT_SIGNUP_PER_CLIENT": "100000 per hour",
         **settings,
     })
+    assets.build(REPO_ROOT / "static")  # the stylesheet and script bundles as the sources are now
     migrate = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "webapp", "db", "upgrade"],
         cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=60,

@@ -316,6 +316,7 @@
   document.addEventListener("toggle", function (event) {
     var box = event.target;
     if (!box.matches || !box.matches("details.add-card, details.add-column") || !box.open) return;
+    if (box.hasAttribute("data-quiet")) { box.removeAttribute("data-quiet"); return; }
     var field = box.querySelector("input[name=title]");
     if (field) field.focus();
   }, true);
@@ -333,6 +334,38 @@
     box.open = false;
     box.querySelector("summary").focus();
   });
+
+  // A live update may redraw the columns while someone is typing a card's or a column's title:
+  // the redrawn forms come back open, with what was typed and the focus, instead of closed.
+  var openForms = null;
+  function rememberOpenForms(event) {
+    var target = event.detail.target;
+    if (!target || !target.querySelectorAll) return;
+    openForms = openForms || [];
+    target.querySelectorAll("details.add-card[open] form, details.add-column[open] form").forEach(function (form) {
+      var field = form.querySelector("input[name=title]");
+      openForms.push({ id: form.id, value: field ? field.value : "", focused: field === document.activeElement });
+    });
+  }
+  function reopenForms() {
+    if (!openForms) return;
+    openForms.forEach(function (was) {
+      var form = document.getElementById(was.id);
+      var box = form && form.closest("details");
+      if (!box || box.open) return;
+      box.setAttribute("data-quiet", "");  // reopened, not opened: the focus stays where it was
+      box.open = true;
+      var field = form.querySelector("input[name=title]");
+      if (!field) return;
+      if (!field.value) field.value = was.value;
+      if (was.focused) field.focus();
+    });
+    openForms = null;
+  }
+  document.addEventListener("htmx:beforeSwap", rememberOpenForms);
+  document.addEventListener("htmx:oobBeforeSwap", rememberOpenForms);
+  document.addEventListener("htmx:afterSwap", reopenForms);
+  document.addEventListener("htmx:oobAfterSwap", reopenForms);
 
   // The filter buttons say how many labels or members are picked.
   document.addEventListener("change", function (event) {

@@ -176,11 +176,11 @@ def test_duplicated_positions_are_rebalanced_by_a_move_instead_of_a_500(backend)
                       data={"column_id": columns["To do"], "position": 2})
     assert response.status_code == 200
     fragment = response.get_data(as_text=True)
-    shown = [int(card_id) for card_id in re.findall(r'id="card-(\d+)"', fragment)]
-    assert shown == [ids["Two"], ids["Three"], ids["One"], ids["Four"]]  # what every open board gets
+    # What every open board gets: "One" goes in before "Four".
+    assert f'hx-swap-oob="beforebegin:#card-{ids["Four"]}"' in fragment and f'id="card-{ids["One"]}"' in fragment
     with backend.app_context():
         rows = order_of(columns["To do"])
-        assert [card_id for card_id, _ in rows] == shown
+        assert [card_id for card_id, _ in rows] == [ids["Two"], ids["Three"], ids["One"], ids["Four"]]
         assert_short_and_unique(rows)
 
 

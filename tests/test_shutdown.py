@@ -87,6 +87,8 @@ def test_a_stream_whose_browser_stopped_reading_does_not_hold_the_shutdown(servi
     column = re.findall(r'data-column="(\d+)"', page)[0]
     for n in range(120):
         ada.hx("POST", f"/boards/{board_id}/columns/{column}/cards", {"title": f"Card {n} " + "x" * 150})
+    for n in range(40):  # a new column sends every open board the whole board: ~100 KB each
+        ada.hx("POST", f"/boards/{board_id}/columns/", {"title": f"Column {n}"})
     started = time.monotonic()
     os.kill(server.process.pid, signal.SIGTERM)
     server.process.wait(10)
