@@ -37,6 +37,8 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(256))
     theme: Mapped[str] = mapped_column(String(10), default="system", server_default="system")  # THEMES
+    # SHA-256 of the secret in the user's calendar feed addresses; a new secret retires the old ones.
+    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
 
     boards: Mapped[list["Board"]] = relationship(back_populates="owner")
@@ -85,6 +87,28 @@ BROWSERS = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chro
             ("Safari/", "Safari"), ("curl/", "curl"))
 SYSTEMS = (("Android", "Android"), ("iPhone", "iPhone"), ("iPad", "iPad"), ("Windows", "Windows"),
            ("Mac OS X", "macOS"), ("Linux", "Linux"))
+
+
+TOKEN_SCOPES = ("read", "write")  # "write" can also read
+
+
+class AccessToken(db.Model):
+    """A personal access token for the API, sent as `Authorization: Bearer cb_…`.
+    Only the SHA-256 of its secret is kept: the secret is shown once, when it is made."""
+    __tablename__ = "access_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    prefix: Mapped[str] = mapped_column(String(12))  # the secret's first characters, to tell tokens apart
+    scope: Mapped[str] = mapped_column(String(10))  # TOKEN_SCOPES
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    user: Mapped[User] = relationship()
 
 
 ROLES = ("viewer", "editor", "owner")  # each role can do what the ones before it can
