@@ -37,8 +37,9 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(256))
     theme: Mapped[str] = mapped_column(String(10), default="system", server_default="system")  # THEMES
-    # SHA-256 of the secret in the user's calendar feed addresses; a new secret retires the old ones.
-    feed_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
+    # A random key the secret of the user's calendar feed addresses is signed from (webapp/feeds.py):
+    # the addresses themselves are never stored, and a new key retires them. None: no feeds.
+    feed_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
 
     boards: Mapped[list["Board"]] = relationship(back_populates="owner")

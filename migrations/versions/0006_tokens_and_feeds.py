@@ -1,4 +1,4 @@
-"""personal access tokens for the API, and each user's secret calendar feed address
+"""personal access tokens for the API, and the key that signs each user's calendar feed addresses
 
 Revision ID: 0006
 Revises: 0005
@@ -29,14 +29,14 @@ def upgrade():
     op.create_index("ix_access_tokens_user_id", "access_tokens", ["user_id"])
     op.create_index("ix_access_tokens_token_hash", "access_tokens", ["token_hash"], unique=True)
     with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("feed_token_hash", sa.String(64), nullable=True))
-        batch.create_index("ix_users_feed_token_hash", ["feed_token_hash"], unique=True)
+        batch.add_column(sa.Column("feed_key", sa.String(64), nullable=True))
+        batch.create_index("ix_users_feed_key", ["feed_key"], unique=True)
 
 
 def downgrade():
     with op.batch_alter_table("users") as batch:
-        batch.drop_index("ix_users_feed_token_hash")
-        batch.drop_column("feed_token_hash")
+        batch.drop_index("ix_users_feed_key")
+        batch.drop_column("feed_key")
     op.drop_index("ix_access_tokens_token_hash", table_name="access_tokens")
     op.drop_index("ix_access_tokens_user_id", table_name="access_tokens")
     op.drop_table("access_tokens")
