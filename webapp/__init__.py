@@ -49,6 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import activity, attachments, auth, boards, card_fields, cards, checklists, columns, comments, labels, main, members
     from . import feeds, tokens
+    from . import exports
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(boards.bp)
@@ -61,6 +62,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(comments.bp)
     app.register_blueprint(attachments.bp)
     app.register_blueprint(activity.bp)
+    app.register_blueprint(exports.bp)
     app.register_blueprint(tokens.bp)
     app.register_blueprint(feeds.bp)
 

@@ -15,6 +15,7 @@ from .forms import password_problem
 from .models import (Activity, Attachment, Board, BoardColumn, BoardMember, Card, ChecklistItem, Comment, Label, User,
                      utcnow)
 from .ordering import MAX_KEY, keys_after, lock_parent, repair
+from .portable import commands as portable_commands
 from .sqlite_lock import hold_write_lock
 
 DEMO_EMAIL = "demo@corkboard.test"
@@ -94,6 +95,7 @@ def init_app(app):
     app.cli.add_command(seed_demo)
     app.cli.add_command(create_user)
     app.cli.add_command(repair_positions)
+    portable_commands.init_app(app)  # export-board, backup, restore
 
 
 def demo_person(handle: str, name: str) -> User:
