@@ -47,7 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.session_interface = CheckedCookieSessions()
     live.init_app(app)
 
-    from . import activity, attachments, auth, boards, card_fields, cards, checklists, columns, comments, labels, main, members
+    from . import activity, attachments, auth, boards, card_fields, cards, checklists, columns, comments, imports, labels, main, members
     from . import feeds, tokens
     from . import exports
     app.register_blueprint(main.bp)
@@ -63,6 +63,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(attachments.bp)
     app.register_blueprint(activity.bp)
     app.register_blueprint(exports.bp)
+    app.register_blueprint(imports.bp)
     app.register_blueprint(tokens.bp)
     app.register_blueprint(feeds.bp)
 

@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from . import storage
 from .extensions import db
 from .forms import password_problem
+from .importers.commands import import_group
 from .models import (Activity, Attachment, Board, BoardColumn, BoardMember, Card, ChecklistItem, Comment, Label, User,
                      utcnow)
 from .ordering import MAX_KEY, keys_after, lock_parent, repair
@@ -96,6 +97,7 @@ def init_app(app):
     app.cli.add_command(create_user)
     app.cli.add_command(repair_positions)
     portable_commands.init_app(app)  # export-board, backup, restore
+    app.cli.add_command(import_group)
 
 
 def demo_person(handle: str, name: str) -> User:

@@ -54,7 +54,8 @@ def keep_members(snapshot: dict, allowed_emails: Iterable[str]) -> list[str]:
     lines = [f"{person_label(member)} is not on any of your boards: not added (invite them to the board instead)"
              for member in dropped]
     if assignments:
-        lines.append(f"{assignments} assignment{plural(assignments)} of people not added were left out")
+        lines.append(f"{assignments} assignment{plural(assignments)} of people not added "
+                     f"{plural(assignments, 'were', 'was')} left out")
     return lines
 
 
@@ -65,3 +66,16 @@ def person_label(member: dict) -> str:
 
 def plural(count: int, many: str = "s", one: str = "") -> str:
     return one if count == 1 else many
+
+
+# How a summary's counts read, in the order they are told.
+COUNTED = (("columns", "column"), ("cards", "card"), ("labels", "label"), ("checklist_items", "checklist item"),
+           ("comments", "comment"), ("attachments", "attachment"))
+
+
+def summary_lines(summary: dict, skipped: list[str]) -> tuple[str, list[str]]:
+    """("Imported 3 columns, 12 cards, …", [what was left out, the converter's then the loader's])."""
+    counts = [f"{summary.get(key, 0):,} {name}{plural(summary.get(key, 0))}" for key, name in COUNTED
+              if summary.get(key)]
+    headline = "Imported " + (", ".join(counts) if counts else "an empty board") + "."
+    return headline, [*skipped, *(summary.get("skipped") or [])]
