@@ -20,6 +20,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from wtforms import DateField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
 from .auth import as_utc, require_login, secret_digest
@@ -67,8 +68,8 @@ class TokenForm(FlaskForm):
         DataRequired("Name it after what will use it, such as “Backup script”."),
         Length(max=NAME_MAX, message=f"Keep it under {NAME_MAX} characters.")],
         render_kw={"maxlength": NAME_MAX, "required": True, "autocomplete": "off"})
-    scope = SelectField("Access", choices=SCOPE_CHOICES, default="read", validate_choice=True)
-    expires = SelectField("Expires", choices=EXPIRY_CHOICES, default="30", validate_choice=True)
+    scope = SelectField("Access", choices=[SelectChoice(*choice) for choice in SCOPE_CHOICES], default="read")
+    expires = SelectField("Expires", choices=[SelectChoice(*choice) for choice in EXPIRY_CHOICES], default="30")
     expiry_date = DateField("Expiry date (with “On a date”)", validators=[Optional()])
 
     def validate(self, extra_validators=None) -> bool:
