@@ -37,7 +37,8 @@ from .wsgi import takes_files
 bp = Blueprint("imports", __name__, url_prefix="/boards/import")
 bp.before_request(require_login)
 
-KINDS = [SelectChoice("trello", "Trello JSON (a board’s “Export as JSON”)"), SelectChoice("csv", "CSV (one card a row)")]
+KINDS = [SelectChoice("trello", "Trello JSON (a board’s “Export as JSON”)"),
+         SelectChoice("csv", "CSV (one card a row)")]
 PREVIEW_SECONDS = 3600
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
 # A flash message is read in a few seconds: the first lines of what was left out, then a count.

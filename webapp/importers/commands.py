@@ -94,8 +94,9 @@ def print_progress(done: int, total: int) -> None:
 def board_address(board_id: int) -> str:
     """The board's full address on PUBLIC_URL (or SERVER_NAME), as emailed links are; else its path."""
     config = current_app.config
-    base = config.get("PUBLIC_URL") or (
-        f"{config.get('PREFERRED_URL_SCHEME', 'http')}://{config['SERVER_NAME']}" if config.get("SERVER_NAME") else None)
+    base = config.get("PUBLIC_URL")
+    if not base and config.get("SERVER_NAME"):
+        base = f"{config.get('PREFERRED_URL_SCHEME') or 'http'}://{config['SERVER_NAME']}"
     with current_app.test_request_context(base_url=base or "http://localhost"):
         if base:
             return external_url("boards.show", board_id=board_id)

@@ -102,7 +102,7 @@ class TrelloBoard:
     def member_emails(self) -> dict[str, str]:
         """Trello member id → the email of the person it is matched to."""
         emails = {}
-        for index, member in enumerate(objects_at(self.data, "members")):
+        for member in objects_at(self.data, "members"):
             member_id = member.get("id")
             email = self.match_person(member)
             if email and member_id:
@@ -262,7 +262,8 @@ class TrelloBoard:
                     continue
                 state = check_item.get("state")
                 if state not in (None, "complete", "incomplete"):
-                    raise ImportFileError(f"key {item_path}.state: {state!r} is neither \"complete\" nor \"incomplete\"")
+                    raise ImportFileError(f"key {item_path}.state: {state!r} is neither "
+                                          '"complete" nor "incomplete"')
                 if check_item.get("due") or check_item.get("idMember"):
                     self.counts["check_item_extras"] += 1
                 entries.append({"text": text, "done": state == "complete"})
