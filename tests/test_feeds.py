@@ -7,7 +7,7 @@ import pytest
 from icalendar import Calendar
 from sqlalchemy import event, select
 
-from tests.conftest import BoardRef, make_board, make_user
+from tests.conftest import BoardRef, make_board
 from webapp.extensions import db
 from webapp.models import BoardColumn, BoardMember, Card, User, utcnow
 
@@ -203,7 +203,8 @@ def test_hostile_titles_are_escaped(app, ada, feeds, title):
     assert "\r\nBEGIN:VEVENT\r\nSUMMARY:Injected" not in raw
     calendar = Calendar.from_ical(response.get_data())
     assert len(calendar.walk("VEVENT")) == 2  # no event smuggled in
-    assert title.replace("\r\n", "\n") in [str(event["SUMMARY"]).replace("\r\n", "\n") for event in calendar.walk("VEVENT")]
+    summaries = [str(event["SUMMARY"]) for event in calendar.walk("VEVENT")]
+    assert title.replace("\r\n", "\n") in [summary.replace("\r\n", "\n") for summary in summaries]
 
 
 def test_feeds_set_no_cookie_even_for_a_logged_in_browser(app, ada, feeds):

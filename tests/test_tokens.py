@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from tests.conftest import UserClient, make_user
+from tests.conftest import UserClient
 from webapp.extensions import db
 from webapp.models import AccessToken, utcnow
 from webapp.tokens import TokenError, user_for_bearer
@@ -137,7 +137,8 @@ def test_without_javascript_revoke_asks_first_then_revokes(app, ada):
     make_token(ada, "Old laptop")
     number = token_id(app, "Old laptop")
     listing = ada.get("/account/tokens").get_data(as_text=True)
-    assert f'<form method="get" action="/account/tokens/{number}/revoke" hx-delete="/account/tokens/{number}"' in listing
+    revoke_form = f'<form method="get" action="/account/tokens/{number}/revoke" hx-delete="/account/tokens/{number}"'
+    assert revoke_form in listing
 
     question = ada.get(f"/account/tokens/{number}/revoke").get_data(as_text=True)
     assert "Revoke the token “Old laptop”?" in question
@@ -247,7 +248,8 @@ def test_last_use_is_noted_at_most_once_a_minute(app, ada):
                            {"then": utcnow() - timedelta(minutes=2)})
         db.session.commit()
     bearer(app, secret)
-    assert stored_tokens(app)[0].last_used_at.replace(tzinfo=None) > (utcnow() - timedelta(seconds=30)).replace(tzinfo=None)
+    noted = stored_tokens(app)[0].last_used_at.replace(tzinfo=None)
+    assert noted > utcnow().replace(tzinfo=None) - timedelta(seconds=30)
     assert "last used just now" in ada.get("/account/tokens").get_data(as_text=True)
 
 

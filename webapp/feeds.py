@@ -172,7 +172,8 @@ def render_feeds_page(confirm_reset: bool = False):
         .where(BoardMember.user_id == current_user.id).order_by(Board.title, Board.id)
     ).all()
     secret = feed_secret(current_user.id, feed_key) if feed_key else None
-    return render_template("feeds.html", secret=secret, boards=boards, confirm_reset=confirm_reset and secret is not None)
+    return render_template("feeds.html", secret=secret, boards=boards,
+                           confirm_reset=confirm_reset and secret is not None)
 
 
 @bp.post("/account/feeds/reset")

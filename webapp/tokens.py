@@ -14,7 +14,7 @@ import logging
 import secrets
 from datetime import datetime, time, timedelta, timezone
 
-from flask import Blueprint, abort, make_response, render_template, request, url_for
+from flask import Blueprint, abort, make_response, render_template, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import bindparam, select, update
@@ -38,7 +38,8 @@ NAME_MAX = 100
 # How stale "last used" may get (see the module's docstring).
 TOUCH_INTERVAL = timedelta(minutes=1)
 
-SCOPE_CHOICES = [("read", "Read only"), ("write", "Read and write")]
+SCOPE_LABELS = {"read": "Read only", "write": "Read and write"}  # TOKEN_SCOPES, as people read them
+bp.add_app_template_global(SCOPE_LABELS, "token_scope_labels")
 EXPIRY_CHOICES = [("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days"), ("date", "On a date"),
                   ("never", "Never")]
 # The furthest an expiry date may be: a date typed with a slip of the finger (20255) would
@@ -46,8 +47,6 @@ EXPIRY_CHOICES = [("7", "In 7 days"), ("30", "In 30 days"), ("90", "In 90 days")
 LONGEST_EXPIRY = timedelta(days=5 * 366)
 
 log = logging.getLogger(__name__)
-
-assert {value for value, _ in SCOPE_CHOICES} == set(TOKEN_SCOPES)
 
 
 class TokenError(Exception):
@@ -68,7 +67,8 @@ class TokenForm(FlaskForm):
         DataRequired("Name it after what will use it, such as “Backup script”."),
         Length(max=NAME_MAX, message=f"Keep it under {NAME_MAX} characters.")],
         render_kw={"maxlength": NAME_MAX, "required": True, "autocomplete": "off"})
-    scope = SelectField("Access", choices=[SelectChoice(*choice) for choice in SCOPE_CHOICES], default="read")
+    scope = SelectField("Access", choices=[SelectChoice(scope, SCOPE_LABELS[scope]) for scope in TOKEN_SCOPES],
+                        default="read")
     expires = SelectField("Expires", choices=[SelectChoice(*choice) for choice in EXPIRY_CHOICES], default="30")
     expiry_date = DateField("Expiry date (with “On a date”)", validators=[Optional()])
 
