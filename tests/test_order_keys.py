@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from tests.conftest import UserClient, app_config, fresh_app, make_board, make_user
-from webapp.cards import position_key
+from webapp.operations.cards import position_key
 from webapp.extensions import db
 from webapp.models import ORDER_KEY_MAX, Board, BoardColumn, Card, ChecklistItem
 from webapp.ordering import MAX_KEY, key_between, keys_after, place

@@ -1,27 +1,17 @@
-"""The activity log: who did what, when. Written in the same transaction as the change."""
+"""The activity log: who did what, when. Written in the same transaction as the change
+(webapp/operations/activity.py `record`); shown here."""
 from datetime import datetime, timezone
 
 from flask import Blueprint
-from flask_login import current_user
 from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from .auth import require_login
+from .access import get_board_or_404, get_card_or_404, require_login
 from .extensions import db
 from .hypermedia import page_or_partial
 from .models import Activity
 from .security import id_arg
-
-
-def record(board_id: int, verb: str, card=None, **details) -> Activity:
-    """Add an activity to the session; it commits (or rolls back) with the change it describes."""
-    if card is not None:
-        details.setdefault("card", card.title)
-    activity = Activity(board_id=board_id, card_id=card.id if card is not None else None,
-                        actor_id=current_user.id, verb=verb, details=details)
-    db.session.add(activity)
-    return activity
 
 
 # How each verb reads: "{actor} moved “Fix login” from Doing to Done". Values are escaped.
@@ -118,7 +108,6 @@ def latest(board_id: int, card_id: int | None = None, before: int | None = None)
 
 @bp.get("/activity")
 def board_activity(board_id: int):
-    from .boards import get_board_or_404
     board = get_board_or_404(board_id)
     before = id_arg("before")
     activities = latest(board.id, before=before)
@@ -128,7 +117,6 @@ def board_activity(board_id: int):
 
 @bp.get("/cards/<int:card_id>/activity")
 def card_activity(board_id: int, card_id: int):
-    from .cards import get_card_or_404
     board, card = get_card_or_404(board_id, card_id)
     before = id_arg("before")
     activities = latest(board.id, card_id=card.id, before=before)

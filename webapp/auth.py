@@ -10,7 +10,7 @@ import hmac
 import logging
 import re
 import secrets
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request, session,
@@ -21,10 +21,13 @@ from sqlalchemy import and_, bindparam, delete, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from . import live
+from .access import (PENDING_INVITATION, as_utc, is_safe_next, require_login, secret_digest,  # noqa: F401
+                     standing_on_board)
 from .extensions import db, login_manager
 from .forms import ConfirmSignupForm, LoginForm, NewPasswordForm, PasswordChangeForm, PasswordResetRequestForm, SignupForm
 from .mail import MailNotSent, external_url, send_mail
-from .models import THEMES, BoardMember, LoginSession, User, hash_password, utcnow, verify_password
+from .models import THEMES, BoardMember, Invitation, LoginSession, User, hash_password, utcnow, verify_password
+from .operations.members import InvitationProblem, accept_invitation, load_invitation, masked, meant_for
 from .pagecache import BOARD_VERSION
 from .security import MAX_ID
 
@@ -55,11 +58,6 @@ class CurrentUser(UserMixin):
         return f"{self.id}.{self.login_id}.{self._secret}"
 
 
-def secret_digest(secret: str) -> str:
-    # The secret is random and long: a plain hash is enough to keep a stolen table useless.
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 _LOGIN = and_(LoginSession.user_id == User.id, LoginSession.id == bindparam("login_id"))
 _USER_AND_LOGIN = (User.id, User.name, User.email, User.theme, LoginSession.secret_hash, LoginSession.remember,
                    LoginSession.last_used_at, LoginSession.expires_at)
@@ -72,18 +70,12 @@ USER_ON_BOARD = (
     select(*_USER_AND_LOGIN, BoardMember.role, BOARD_VERSION.scalar_subquery().label("version"))
     .join(LoginSession, _LOGIN).outerjoin(BoardMember, _ROLE).where(User.id == bindparam("user_id"))
 )
-ROLE_ON_BOARD = (select(BoardMember.role, BOARD_VERSION.scalar_subquery().label("version"))
-                 .select_from(User).outerjoin(BoardMember, _ROLE).where(User.id == bindparam("user_id")))
 TOUCH_LOGIN = (update(LoginSession).where(LoginSession.id == bindparam("login_id"))
                .values(last_used_at=bindparam("now"), expires_at=bindparam("expires")))
 
 
 DIGITS = re.compile(r"[0-9]{1,20}")
 log = logging.getLogger(__name__)
-
-
-def as_utc(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)  # SQLite: naive UTC
 
 
 @login_manager.user_loader
@@ -161,15 +153,6 @@ def end_streams(user_id: int, login_id: int | None = None) -> None:
         live.revoke(board_id, user_id, login_id)
 
 
-def standing_on_board(board_id: int) -> tuple[str | None, int]:
-    """The logged-in user's role on the board (None: not a member) and the board's version,
-    as loaded with the user."""
-    if current_user.is_authenticated and g.get("standing_on_board", (None,))[0] == board_id:
-        return g.standing_on_board[1:]
-    row = db.session.execute(ROLE_ON_BOARD, {"user_id": current_user.id, "board_id": board_id}).first()
-    return (row.role, row.version or 0) if row else (None, 0)
-
-
 @login_manager.unauthorized_handler
 def unauthorized():
     login_url = url_for("auth.login", next=request.full_path.rstrip("?"))
@@ -180,24 +163,6 @@ def unauthorized():
         return "", 401, {"HX-Redirect": login_url}
     flash(login_manager.login_message, "info")
     return redirect(login_url)
-
-
-def require_login():
-    """`before_request` hook for blueprints whose every page needs an account."""
-    if not current_user.is_authenticated:
-        return login_manager.unauthorized()
-
-
-def is_safe_next(target: str | None) -> bool:
-    """Only a path on this site: no scheme, no host, no protocol-relative `//` trick."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return False
-    parts = urlsplit(target)
-    return not parts.scheme and not parts.netloc
-
-
-# The token of a board invitation that someone opened before logging in or signing up.
-PENDING_INVITATION = "pending_invitation"
 
 
 # --- Sign up: an emailed link confirms the address, so the page can't tell who has an account ---
@@ -214,7 +179,6 @@ def _signup_serializer() -> URLSafeTimedSerializer:
 def signup():
     if current_user.is_authenticated:
         return redirect(url_for("boards.index"))
-    from .members import invitation_for_signup, join_through_invitation  # members.py imports this module
     invitation = invitation_for_signup()
     form = SignupForm()
     if invitation is not None and not form.is_submitted():
@@ -248,6 +212,36 @@ def signup():
         return render_template("signup.html", sent_to=form.email.data)
     status = 422 if form.errors else 200
     return render_template("signup.html", form=form), status
+
+
+def invitation_for_signup() -> Invitation | None:
+    """The invitation someone opened before signing up, if it still stands."""
+    token = session.get(PENDING_INVITATION)
+    if not token:
+        return None
+    try:
+        invitation = load_invitation(token)
+    except InvitationProblem as problem:
+        session.pop(PENDING_INVITATION, None)
+        flash(problem.message, "error")
+        return None
+    if request.method == "GET":
+        flash(f"Create your account to join “{invitation.board.title}” as {invitation.role}.", "info")
+    return invitation
+
+
+def join_through_invitation(invitation: Invitation) -> str:
+    """The new account accepts the invitation it signed up through: joins with the invited role.
+    Returns where to go next. Only the invited address can accept: someone who signs up through
+    the link with another address gets their account, not the board (the invitation stays open)."""
+    session.pop(PENDING_INVITATION, None)
+    if not meant_for(invitation, current_user.email):
+        flash(f"The invitation to “{invitation.board.title}” is for {masked(invitation.email)}, so it was not used. "
+              "Log in with that address to accept it.", "error")
+        return url_for("boards.index")
+    acceptance = accept_invitation(invitation, actor=current_user)
+    flash(acceptance.message, "success" if acceptance.joined else "info")
+    return url_for("boards.show", board_id=acceptance.board_id)
 
 
 class SignupLinkProblem(Exception):
@@ -298,8 +292,7 @@ def confirm_signup():
             return render_template("signup.html", problem=problem), 410, headers
         start_login(user)
         # An invitation opened in this browser before signing up: joined if it is for this
-        # address (now confirmed), left for its owner otherwise (members.py says which).
-        from .members import invitation_for_signup, join_through_invitation  # members.py imports this module
+        # address (now confirmed), left for its owner otherwise (join_through_invitation says which).
         invitation = invitation_for_signup()
         if invitation is None:
             flash(f"Welcome to Corkboard, {user.name}! Create your first board.", "success")

@@ -1,48 +1,26 @@
 """Cards: add, open, edit, move, delete. `/boards/<id>/cards/<id>` lives here."""
 from flask import Blueprint, abort, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
 from markupsafe import Markup
-from sqlalchemy import and_, bindparam, func, or_, select
+from sqlalchemy import func, select
 
-from . import live
-from .activity import record
-from .auth import is_safe_next, require_login
-from .columns import board_url, column_counts, column_of, get_column_or_404
-from .boards import get_board_or_404
+from .access import column_of, get_card_or_404, get_column_or_404, is_safe_next, require_login
 from .extensions import db
 from .forms import CardDetailsForm, CardForm, MoveCardForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
-from .models import Activity, Board, BoardColumn, Card, User, utcnow
-from .ordering import fresh, key_at, lock_parent, place, rebalance
-from .pagecache import board_version
-from .queries import card_face, card_faces
+from .models import Board, BoardColumn, Card
+from .operations import cards as card_operations
+from .operations.cards import ACTIVE, KEEP
+from .operations.errors import Conflict
+from .operations.publish import broadcast
+from .queries import card_face
 
 bp = Blueprint("cards", __name__, url_prefix="/boards/<int:board_id>")
 bp.before_request(require_login)
 
 
-def get_card_or_404(board_id: int, card_id: int, role: str = "viewer") -> tuple[Board, Card]:
-    board = get_board_or_404(board_id, role)
-    card = db.session.get(Card, card_id)
-    if card is None or card.board_id != board.id:
-        abort(404, "No such card.")
-    return board, card
-
-
-ACTIVE = Card.archived_at.is_(None)
-OTHER_KEYS = (  # built once: every move runs it. Archived cards count for the keys, not the index.
-    select(Card.position, ACTIVE)
-    .where(Card.column_id == bindparam("column_id"), Card.id != bindparam("card_id"))
-    .order_by(Card.position, Card.id)
-)
-
-
-def position_key(column_id: int, index: int, moving: Card) -> str:
-    """The order key that puts `moving` at `index` among the column's other active cards; the
-    column's cards are rebalanced in this transaction when no short key fits there."""
-    lock_parent(db.session, BoardColumn, column_id)
-    rows = db.session.execute(fresh(db.session, OTHER_KEYS), {"column_id": column_id, "card_id": moving.id}).all()
-    return (key_at([key for key, _ in rows], index, [active for _, active in rows])
-            or rebalance(db.session, Card, Card.column_id == column_id, index, moving_id=moving.id, shown=ACTIVE))
+def board_url(board: Board) -> str:
+    return url_for("boards.show", board_id=board.id)
 
 
 def detail_context(board: Board, card: Card, form: CardDetailsForm | None = None) -> dict:
@@ -70,15 +48,9 @@ def create(board_id: int, column_id: int):
         response.headers["HX-Retarget"] = f"#add-card-{column.id}"
         response.headers["HX-Reswap"] = "outerHTML"
         return response
-    position = place(db.session, Card, Card.column_id == column.id, None, parent=(BoardColumn, column.id))
-    card = Card(board_id=board.id, column_id=column.id, title=form.title.data, position=position)
-    db.session.add(card)
-    db.session.flush()
-    record(board.id, "card.created", card=card, column=column.title)
-    db.session.commit()
-    placed_html = publish_placed(board.id, card.id, [column.id])
+    card_operations.create_card(column, form.title.data, actor=current_user)
     return updated("partials/card_created.html", board_url(board), board=board, column=column,
-                   placed_html=Markup(placed_html), form=CardForm(formdata=None))
+                   placed_html=Markup(broadcast()), form=CardForm(formdata=None))
 
 
 @bp.get("/cards/<int:card_id>")
@@ -95,36 +67,20 @@ def edit(board_id: int, card_id: int):
         context = detail_context(board, card, form)
         del context["form"]  # invalid() passes it on itself
         return invalid(form, "partials/card_detail.html", card.title, **context)
-    if form.version.data and form.version.data != str(card.version):
+    # A form without the date inputs (an older client) leaves the dates as they are.
+    try:
+        card_operations.edit_card(
+            card, title=form.title.data, description=form.description.data, actor=current_user,
+            start_date=form.start_date.data if form.start_date.raw_data else KEEP,
+            due_date=form.due_date.data if form.due_date.raw_data else KEEP,
+            expected_version=form.version.data or None)
+    except Conflict as conflict:
         form.version.data = str(card.version)
-        form.form_errors.append(f"{last_editor(card)} changed this card while you were editing it; its title "
-                                f"is now “{card.title}”. Your version is below: save again to keep it.")
+        form.form_errors.append(f"{conflict.message} Your version is below: save again to keep it.")
         context = detail_context(board, card, form)
         return page_or_partial("card.html", "partials/card_detail.html", 409, **context)
-    # A form without the date inputs (an older client) leaves the dates as they are.
-    dates = tuple(field.data if field.raw_data else current for field, current in
-                  ((form.start_date, card.start_date), (form.due_date, card.due_date)))
-    dates_changed = dates != (card.start_date, card.due_date)
-    text_changed = (form.title.data, form.description.data or "") != (card.title, card.description)
-    card.title = form.title.data
-    card.description = form.description.data or ""
-    card.start_date, card.due_date = dates
-    card.version += 1
-    if text_changed or not dates_changed:
-        record(board.id, "card.edited", card=card)
-    if dates_changed:
-        record(board.id, "card.dates_changed", card=card)
-    db.session.commit()
-    publish_face(card)
     return updated("partials/card_saved.html", url_for("cards.show", board_id=board.id, card_id=card.id),
                    face=card_face(card), **detail_context(board, card))
-
-
-def last_editor(card: Card) -> str:
-    name = db.session.scalar(
-        select(User.name).join(Activity, Activity.actor_id == User.id)
-        .where(Activity.card_id == card.id).order_by(Activity.id.desc()).limit(1))
-    return name or "Someone"
 
 
 @bp.get("/cards/<int:card_id>/move")
@@ -149,63 +105,10 @@ def move(board_id: int, card_id: int):
     form = MoveCardForm()
     if not form.validate():
         abort(422, "; ".join(error for errors in form.errors.values() for error in errors))
-    target = column_of(board, form.column_id.data)
-    source = card.column
-    position = position_key(target.id, form.position.data, moving=card)
-    if source.id != target.id:
-        record(board.id, "card.moved", card=card, source=source.title, target=target.title)
-    else:
-        record(board.id, "card.reordered", card=card, column=target.title)
-    card.position, card.column_id, card.version = position, target.id, card.version + 1  # one UPDATE
-    board_id, column_ids = board.id, [source.id, target.id]  # read before the commit expires them
-    db.session.commit()
-    html = publish_placed(board_id, card_id, column_ids)
+    card_operations.move_card(card, column_of(board, form.column_id.data), form.position.data, actor=current_user)
     if not wants_fragment():
         return redirect(board_url(board), 303)
-    return html, 200, {"HX-Trigger": "closeDialog"}
-
-
-MOVED = select(Card.column_id, Card.position).where(Card.id == bindparam("card_id")).subquery()
-NEXT_CARD = (  # the active card that follows a card in its column, in board order (queries.FACES)
-    select(Card.id)
-    .join(MOVED, Card.column_id == MOVED.c.column_id)
-    .where(ACTIVE, or_(Card.position > MOVED.c.position,
-                       and_(Card.position == MOVED.c.position, Card.id > bindparam("card_id"))))
-    .order_by(Card.position, Card.id).limit(1)
-)
-
-
-class Placement:
-    """Where a card is now: its face, the card that follows it, the counts of the columns it touched.
-    Read by partials/card_moved.html when it renders, that is after publish_board has read the board's
-    version: so the fragment shows a state at least as new as its stamp. `version` is read first here,
-    for the author's own response (at least the live update's, never newer than what follows)."""
-
-    def __init__(self, board_id: int, card_id: int, column_ids: list[int]):
-        self.board_id, self.card_id, self.column_ids = board_id, card_id, list(dict.fromkeys(column_ids))
-        self.version = None
-
-    def load(self) -> "Placement":
-        if self.version is None:
-            self.version = board_version(self.board_id)
-            faces = card_faces(self.board_id, card_ids=[self.card_id])
-            self.card = faces[0] if faces else None  # gone (deleted or archived) since: its own event says so
-            self.next_id = db.session.scalar(NEXT_CARD, {"card_id": self.card_id}) if self.card else None
-            self.counts = column_counts(self.column_ids)
-        return self
-
-
-def publish_placed(board_id: int, card_id: int, column_ids: list[int]) -> str:
-    """Send one card's face, put where it now is, and the columns' counts to every open board; return
-    the fragment stamped with its version, followed by <!--/v--> (static/app.js reads both)."""
-    placement = Placement(board_id, card_id, column_ids)
-    html = live.publish_board(board_id, "partials/card_moved.html", placement=placement)
-    return f"<!--v:{placement.version}-->\n{html}<!--/v-->\n"
-
-
-def publish_face(card: Card) -> None:
-    """Send the card's fresh face to every open board."""
-    live.publish_board(card.board_id, "partials/card.html", card=card_face(card), oob=True)
+    return broadcast(), 200, {"HX-Trigger": "closeDialog"}
 
 
 @bp.get("/cards/<int:card_id>/delete")
@@ -222,19 +125,15 @@ def delete_form(board_id: int, card_id: int):
 @bp.delete("/cards/<int:card_id>")
 def delete(board_id: int, card_id: int):
     board, card = get_card_or_404(board_id, card_id, "editor")
-    record(board.id, "card.deleted", card=card)
-    db.session.delete(card)
-    db.session.commit()
-    return removed(board, card)
+    card_operations.delete_card(card, actor=current_user)
+    return removed(board)
 
 
-def removed(board: Board, card: Card):
-    """The card leaves the board (deleted or archived): drop its face, update its column's count."""
-    html = live.publish_board(board.id, "partials/card_removed.html", card=card,
-                              counts=column_counts([card.column_id]), oob=True)
+def removed(board: Board):
+    """The card left the board (deleted or archived): the author gets what every open board got."""
     response = make_response(updated(None, board_url(board)))
     if wants_fragment():
-        response.set_data(html)
+        response.set_data(broadcast())
     if wants_fragment():
         response.headers["HX-Trigger"] = "closeDialog"
     return response
@@ -243,23 +142,12 @@ def removed(board: Board, card: Card):
 @bp.patch("/cards/<int:card_id>/archive")
 def archive(board_id: int, card_id: int):
     board, card = get_card_or_404(board_id, card_id, "editor")
-    if card.archived_at is None:
-        card.archived_at = utcnow()
-        card.version += 1
-        record(board.id, "card.archived", card=card)
-        db.session.commit()
-    return removed(board, card)
+    card_operations.archive_card(card, actor=current_user)
+    return removed(board)
 
 
 @bp.patch("/cards/<int:card_id>/restore")
 def restore(board_id: int, card_id: int):
     board, card = get_card_or_404(board_id, card_id, "editor")
-    if card.column.archived_at is not None:
-        abort(409, f"Its column “{card.column.title}” is archived: restore the column first.")
-    if card.archived_at is not None:
-        card.archived_at = None
-        card.version += 1
-        record(board.id, "card.restored", card=card)
-        db.session.commit()
-        publish_placed(board.id, card.id, [card.column_id])
+    card_operations.restore_card(card, actor=current_user)  # Conflict (409) while its column is archived
     return updated(None, url_for("boards.archive", board_id=board.id))

@@ -4,31 +4,20 @@ Every change answers with the whole checklist (its progress "3/5" changes too) a
 band, the card's face on the board, which shows the same progress.
 """
 from flask import Blueprint, abort
+from flask_login import current_user
 
-from .activity import record
-from .auth import require_login
-from .card_fields import changed
-from .cards import get_card_or_404
-from .extensions import db
+from .access import get_card_or_404, get_item_or_404, require_login
 from .forms import ChecklistItemForm, ChecklistTickForm
-from .hypermedia import invalid
-from .models import Board, Card, ChecklistItem
-from .ordering import place
+from .hypermedia import card_changed, invalid
+from .models import Board, Card
+from .operations import checklists as checklist_operations
 
 bp = Blueprint("checklists", __name__, url_prefix="/boards/<int:board_id>/cards/<int:card_id>/checklist")
 bp.before_request(require_login)
 
 
-def get_item_or_404(board_id: int, card_id: int, item_id: int, role: str) -> tuple[Board, Card, ChecklistItem]:
-    board, card = get_card_or_404(board_id, card_id, role)
-    item = db.session.get(ChecklistItem, item_id)
-    if item is None or item.card_id != card.id:
-        abort(404, "No such checklist item.")
-    return board, card, item
-
-
 def checklist_changed(board: Board, card: Card, **context):
-    return changed("partials/checklist.html", board=board, card=card, **context)
+    return card_changed("partials/checklist.html", board=board, card=card, **context)
 
 
 @bp.post("")
@@ -38,11 +27,7 @@ def add(board_id: int, card_id: int):
     if not form.validate():
         return invalid(form, "partials/checklist.html", f"Checklist of “{card.title}”",
                        board=board, card=card, checklist_form=form)
-    position = place(db.session, ChecklistItem, ChecklistItem.card_id == card.id, None, parent=(Card, card.id))
-    item = ChecklistItem(card_id=card.id, text=form.text.data, position=position)
-    db.session.add(item)
-    record(board.id, "checklist.added", card=card, item=item.text)
-    db.session.commit()
+    checklist_operations.add_item(card, form.text.data, actor=current_user)
     return checklist_changed(board, card, autofocus=True)
 
 
@@ -53,17 +38,12 @@ def tick(board_id: int, card_id: int, item_id: int):
     form = ChecklistTickForm()
     if not form.validate():
         abort(400, "The checklist could not be updated; reload the page and try again.")
-    if item.done != form.done.data:
-        item.done = form.done.data
-        record(board.id, "checklist.checked" if item.done else "checklist.unchecked", card=card, item=item.text)
-        db.session.commit()
+    checklist_operations.tick_item(item, form.done.data, actor=current_user)
     return checklist_changed(board, card)
 
 
 @bp.delete("/<int:item_id>")
 def delete(board_id: int, card_id: int, item_id: int):
     board, card, item = get_item_or_404(board_id, card_id, item_id, "editor")
-    record(board.id, "checklist.deleted", card=card, item=item.text)
-    db.session.delete(item)
-    db.session.commit()
+    checklist_operations.delete_item(item, actor=current_user)
     return checklist_changed(board, card)

@@ -11,38 +11,19 @@ one writes their handle. Posted comments highlight the mentions of members (weba
 """
 import re
 
-from flask import Blueprint, abort, g, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, g, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from .activity import record
-from .auth import require_login
-from .card_fields import board_members, changed
-from .cards import get_card_or_404
-from .extensions import db
+from .access import get_card_or_404, get_comment_or_404, get_own_comment_or_404, require_login
 from .forms import CommentForm
-from .hypermedia import invalid, page_or_partial, wants_fragment
-from .mail import external_url, send_mail
-from .models import Board, Card, Comment, User, utcnow
+from .hypermedia import card_changed, invalid, page_or_partial, wants_fragment
+from .models import Card, User
+from .operations import comments as comment_operations
+from .operations.comments import MENTION, handles_of, is_handle, mentioned_handles  # noqa: F401
+from .queries import board_members
 
 bp = Blueprint("comments", __name__, url_prefix="/boards/<int:board_id>/cards/<int:card_id>/comments")
 bp.before_request(require_login)
-
-# `@` at the start or after a space or punctuation (not inside an email address like a@b.c).
-MENTION = re.compile(r"(?<![\w@])@(\w[\w.+-]*)")
-
-
-def mentioned_handles(text: str) -> set[str]:
-    """The handles written after an @, lower-cased; a trailing full stop or dash is not part of one."""
-    return {match.rstrip(".+-").lower() for match in MENTION.findall(text or "")}
-
-
-def handles_of(user: User) -> set[str]:
-    return {"".join(user.name.split()).lower(), user.email.split("@", 1)[0].lower()}
-
-
-def is_handle(text: str) -> bool:
-    """Whether `@text` reads back as exactly this handle (MENTION stops at a quote, a trailing dot...)."""
-    return bool(text) and MENTION.fullmatch("@" + text) is not None and not text.endswith((".", "+", "-"))
 
 
 @bp.app_template_global()
@@ -89,39 +70,8 @@ def matching_members(members: list[User], query: str) -> list[User]:
     return [member for _, member in sorted(ranked, key=lambda pair: pair[0])][:SUGGESTIONS]
 
 
-def mentioned_members(text: str, members: list[User]) -> list[User]:
-    handles = mentioned_handles(text)
-    return [member for member in members if handles & handles_of(member)]
-
-
-def get_comment_or_404(board_id: int, card_id: int, comment_id: int, role: str) -> tuple[Board, Card, Comment]:
-    board, card = get_card_or_404(board_id, card_id, role)
-    comment = db.session.get(Comment, comment_id)
-    if comment is None or comment.card_id != card.id:
-        abort(404, "No such comment.")
-    return board, card, comment
-
-
-def get_own_comment_or_404(board_id: int, card_id: int, comment_id: int) -> tuple[Board, Card, Comment]:
-    board, card, comment = get_comment_or_404(board_id, card_id, comment_id, "editor")
-    if comment.author_id != current_user.id:
-        abort(403, "You can only change your own comments.")
-    return board, card, comment
-
-
 def card_url(card: Card) -> str:
     return url_for("cards.show", board_id=card.board_id, card_id=card.id)
-
-
-def notify_mentions(board: Board, card: Card, comment: Comment, already_told: set[int] = frozenset()) -> None:
-    """Email the members the comment mentions (after the commit: a mention of nothing saved tells nobody)."""
-    members = [member for member in mentioned_members(comment.body, board_members(board.id))
-               if member.id != current_user.id and member.id not in already_told]
-    link = external_url("cards.show", board_id=board.id, card_id=card.id)
-    subject_title = " ".join(card.title.split())  # one line, whatever the title holds
-    for member in members:  # queued: they leave after the response, retried if the server fails
-        send_mail(member.email, f"{current_user.name} mentioned you on “{subject_title}”", "mention",
-                  member=member, author=current_user, board=board, card=card, comment=comment, link=link)
 
 
 @bp.get("/mentions")
@@ -144,12 +94,8 @@ def add(board_id: int, card_id: int):
     if not form.validate():
         return invalid(form, "partials/comments.html", f"Comment on “{card.title}”",
                        board=board, card=card, comment_form=form)
-    comment = Comment(card_id=card.id, author_id=current_user.id, body=form.body.data)
-    db.session.add(comment)
-    record(board.id, "comment.added", card=card)
-    db.session.commit()
-    notify_mentions(board, card, comment)
-    return changed("partials/comments.html", board=board, card=card)
+    comment_operations.add_comment(card, form.body.data, actor=current_user)
+    return card_changed("partials/comments.html", board=board, card=card)
 
 
 @bp.get("/<int:comment_id>")
@@ -176,20 +122,12 @@ def edit(board_id: int, card_id: int, comment_id: int):
     if not form.validate():
         return invalid(form, "partials/comment_form.html", "Edit your comment", board=board, card=card,
                        comment=comment)
-    # Members the old text already mentioned were told then; only newly mentioned ones hear of it.
-    told = {member.id for member in mentioned_members(comment.body, board_members(board.id))}
-    comment.body, comment.edited_at = form.body.data, utcnow()
-    record(board.id, "comment.edited", card=card)
-    db.session.commit()
-    notify_mentions(board, card, comment, already_told=told)
-    # The card's face goes out too: an open card dialog elsewhere sees that the card changed.
-    return changed("partials/comment.html", board=board, card=card, comment=comment)
+    comment_operations.edit_comment(comment, form.body.data, actor=current_user)
+    return card_changed("partials/comment.html", board=board, card=card, comment=comment)
 
 
 @bp.delete("/<int:comment_id>")
 def delete(board_id: int, card_id: int, comment_id: int):
     board, card, comment = get_own_comment_or_404(board_id, card_id, comment_id)
-    record(board.id, "comment.deleted", card=card)
-    db.session.delete(comment)
-    db.session.commit()
-    return changed("partials/comments.html", board=board, card=card)
+    comment_operations.delete_comment(comment, actor=current_user)
+    return card_changed("partials/comments.html", board=board, card=card)

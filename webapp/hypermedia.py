@@ -1,7 +1,7 @@
 """One URL, two representations: a full page, or the partial HTMX swaps in."""
 from urllib.parse import parse_qs
 
-from flask import make_response, redirect, render_template, request
+from flask import g, make_response, redirect, render_template, request, url_for
 
 
 def wants_fragment() -> bool:
@@ -50,3 +50,14 @@ class MethodOverrideMiddleware:
             if method in self.METHODS:
                 environ["REQUEST_METHOD"] = method
         return self.wsgi_app(environ, start_response)
+
+
+def card_changed(partial: str, **context):
+    """After a committed change to what a card carries (whose operation sent its fresh face to
+    every open board): the author gets the fresh partial plus, out of band, that same face;
+    without JavaScript, back to the card's page."""
+    card = context["card"]
+    response = updated(partial, url_for("cards.show", board_id=card.board_id, card_id=card.id), **context)
+    if wants_fragment():
+        response += g.get("broadcast", "")  # operations.publish.broadcast(), read without importing them
+    return response

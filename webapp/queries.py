@@ -5,7 +5,8 @@ from datetime import date, timedelta
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from .extensions import db
-from .models import Attachment, Card, ChecklistItem, Comment, Label, User, card_assignees, card_labels, initials
+from .models import (Activity, Attachment, Board, BoardColumn, BoardMember, Card, ChecklistItem, Comment, Label, User,
+                     card_assignees, card_labels, initials)
 from .security import filter_ids
 
 DUE_SOON_DAYS = 2
@@ -164,3 +165,45 @@ def group_by_column(faces: list[CardFace]) -> dict[int, list[CardFace]]:
     for face in faces:
         grouped.setdefault(face.column_id, []).append(face)
     return grouped
+
+
+def board_context(board: Board, filters: CardFilters | None = None) -> dict:
+    """Everything the board page and its columns partial show."""
+    filters = filters or CardFilters()
+    columns = db.session.scalars(
+        select(BoardColumn).where(BoardColumn.board_id == board.id, BoardColumn.archived_at.is_(None))
+        .order_by(BoardColumn.position, BoardColumn.id)
+    ).all()
+    # Filtered, a column shows fewer cards than it holds: its count and WIP warning need the real total.
+    totals = dict(db.session.execute(
+        select(Card.column_id, func.count()).where(Card.board_id == board.id, Card.archived_at.is_(None))
+        .group_by(Card.column_id)).all()) if filters else None
+    return {"board": board, "columns": columns, "filters": filters, "q": filters.text,
+            "cards": group_by_column(card_faces(board.id, filters=filters)),
+            "column_totals": totals and {column.id: totals.get(column.id, 0) for column in columns}}
+
+
+def board_members(board_id: int) -> list[User]:
+    """The board's members, by name: who can be assigned to its cards and mentioned in comments."""
+    return db.session.scalars(
+        select(User).join(BoardMember, BoardMember.user_id == User.id)
+        .where(BoardMember.board_id == board_id).order_by(User.name, User.id)
+    ).all()
+
+
+def assignable_people(board: Board, card: Card) -> list[User]:
+    """Who the card's assignee checkboxes offer: the board's members, and anyone still assigned
+    who has since left the board (so they can be unassigned, not silently dropped)."""
+    assigned = select(card_assignees.c.user_id).where(card_assignees.c.card_id == card.id)
+    members = select(BoardMember.user_id).where(BoardMember.board_id == board.id)
+    return db.session.scalars(
+        select(User).where(or_(User.id.in_(members), User.id.in_(assigned))).order_by(User.name, User.id)
+    ).all()
+
+
+def last_editor(card: Card) -> str:
+    """Who last changed the card, as the activity log says ("Someone" when it does not)."""
+    name = db.session.scalar(
+        select(User.name).join(Activity, Activity.actor_id == User.id)
+        .where(Activity.card_id == card.id).order_by(Activity.id.desc()).limit(1))
+    return name or "Someone"
