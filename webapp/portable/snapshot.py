@@ -23,9 +23,9 @@ def iso_time(moment: datetime | None) -> str | None:
     """UTC, to the second, with a Z (SQLite hands back naive datetimes: they are UTC)."""
     if moment is None:
         return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return moment.replace(microsecond=0).isoformat() + "Z"
 
 
 def iso_day(day: date | None) -> str | None:
@@ -41,7 +41,7 @@ def attachment_path(sha256: str, filename: str) -> str:
 def export_board(board: Board) -> dict:
     """The snapshot of `board`: plain JSON-ready data, in board order."""
     board_id = board.id
-    session = db.session
+    session = db.session.connection()  # rows as plain tuples: no ORM layer between them and the snapshot
     columns = session.execute(
         select(BoardColumn.id, BoardColumn.title, BoardColumn.wip_limit, BoardColumn.archived_at)
         .where(BoardColumn.board_id == board_id).order_by(BoardColumn.position, BoardColumn.id)).all()
