@@ -1,7 +1,10 @@
 """CSV import: the preview's guesses, the board a file becomes, errors that name the line."""
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from webapp import portable
 from webapp.extensions import db
 from webapp.importers import ImportFileError, decode_text
 from webapp.importers.csv_import import csv_to_snapshot, sniff
@@ -136,3 +139,18 @@ def test_the_cli_refuses_a_bad_file_and_keeps_nothing(app, tmp_path):
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(Card)) == 0
         assert db.session.scalar(select(func.count()).select_from(Board)) == 0
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet=st.sampled_from('ab ,;"\n\r\x00@.-0123456789é☕'), max_size=12),
+                         min_size=1, max_size=5), min_size=1, max_size=6),
+       st.sampled_from([",", ";"]))
+def test_any_file_is_refused_clearly_or_loads(rows, delimiter):
+    text = "\n".join(delimiter.join(cells) for cells in rows)
+    try:
+        preview = sniff(text)
+        snapshot, _ = csv_to_snapshot(text, {**preview["mapping"], "title": preview["headers"][0]}, "Board")
+    except ImportFileError as error:
+        assert str(error).startswith(("line ", "choose", "give")), error
+        return
+    portable.read_snapshot(snapshot)  # never a SnapshotError: what the converter makes, the loader takes

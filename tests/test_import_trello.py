@@ -4,6 +4,8 @@ import time
 from datetime import date, datetime, timezone
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from webapp import portable
@@ -16,6 +18,7 @@ from .conftest import make_user
 from .fixtures.trello import LONG_DESCRIPTION, TrelloExport, big_board, empty_board, full_board, old_export
 
 GRACE = {"grace hopper": "grace@example.com"}
+DELETE = object()
 
 
 def converted(data=None, people=GRACE):
@@ -325,3 +328,47 @@ def test_keep_members_drops_people_outside_the_allowed_set_and_their_assignments
     assert card(snapshot, "Write the launch post ✍️")["assignees"] == ["ada@example.com"]
     assert "Grace Hopper <grace@example.com> is not on any of your boards: not added" in lines[0]
     assert lines[-1] == "2 assignments of people not added were left out"
+
+
+# --- whatever the file holds: a clear refusal, or a snapshot the loader takes ---------------------
+
+def paths_of(value, path=()):
+    """Every place in a JSON value, as a tuple of keys and indexes."""
+    yield path
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from paths_of(item, (*path, key))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from paths_of(item, (*path, index))
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=6)
+FULL_BOARD = full_board().data
+PLACES = [path for path in paths_of(FULL_BOARD) if path]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(PLACES), JSON_VALUES | st.just(DELETE)), min_size=1, max_size=3))
+def test_any_change_to_an_export_is_refused_clearly_or_loads(changes):
+    data = json.loads(json.dumps(FULL_BOARD))
+    for path, value in changes:
+        parent = data
+        try:
+            for step in path[:-1]:
+                parent = parent[step]
+            if value is DELETE and isinstance(parent, dict):
+                parent.pop(path[-1], None)
+            elif value is not DELETE:
+                parent[path[-1]] = value
+        except (KeyError, IndexError, TypeError):  # an earlier change removed this place
+            continue
+    try:
+        snapshot, _ = trello_to_snapshot(data, GRACE)
+    except ImportFileError as error:
+        assert str(error).startswith(("key ", "the file")), error
+        return
+    portable.read_snapshot(snapshot)  # never a SnapshotError: what the converter makes, the loader takes

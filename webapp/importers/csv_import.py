@@ -67,7 +67,7 @@ def guess_mapping(headers: list[str]) -> dict[str, str | None]:
 
 def csv_to_snapshot(text: str, mapping: dict[str, str | None], title: str) -> tuple[dict, list[str]]:
     """The board snapshot of a CSV file read with `mapping` ({field: header}), and what it leaves out."""
-    title = (title or "").strip()
+    title = (title or "").replace("\x00", "").strip()
     if not title:
         raise ImportFileError("give the board a title")
     rows = reader(text)
@@ -121,7 +121,7 @@ def csv_to_snapshot(text: str, mapping: dict[str, str | None], title: str) -> tu
 
 
 def reader(text: str):
-    text = text.removeprefix("\ufeff")
+    text = text.removeprefix("\ufeff").replace("\x00", "")  # no database keeps NUL characters in text
     if not text.strip():
         raise ImportFileError("line 1: the file is empty")
     return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter_of(text), strict=True)

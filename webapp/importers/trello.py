@@ -33,6 +33,7 @@ LABEL_NAME_MAX = 50
 ROLES = {"admin": "editor", "normal": "editor", "observer": "viewer"}
 # Trello keeps at most this many actions in an export: a file holding that many has lost older ones.
 ACTIONS_KEPT = 1000
+WIP_LIMIT_MAX = 10_000  # Trello allows up to 5,000; anything above is not a limit anyone meant
 SAFE_URL = re.compile(r"^https?://", re.IGNORECASE)
 OBJECT_ID = re.compile(r"^[0-9a-f]{24}$")
 
@@ -77,7 +78,7 @@ class TrelloBoard:
 
     def snapshot(self) -> tuple[dict, list[str]]:
         data = self.data
-        title = text_at(data, "name", "name") or "Trello board"
+        title = text_at(data, "name", "name").strip() or "Trello board"
         snapshot = empty_snapshot(cut(title, TITLE_MAX), board_color(data.get("prefs")))
         board = snapshot["board"]
         self.emails = self.member_emails()
@@ -103,7 +104,7 @@ class TrelloBoard:
         """Trello member id → the email of the person it is matched to."""
         emails = {}
         for member in objects_at(self.data, "members"):
-            member_id = member.get("id")
+            member_id = ident(member.get("id"))
             email = self.match_person(member)
             if email and member_id:
                 emails[member_id] = email
@@ -125,10 +126,9 @@ class TrelloBoard:
         return None
 
     def members(self) -> list[dict]:
-        roles = {membership.get("idMember"): ROLES.get(membership.get("memberType"), "editor")
+        roles = {ident(membership.get("idMember")): ROLES.get(ident(membership.get("memberType")), "editor")
                  for membership in objects_at(self.data, "memberships")}
-        names = {member.get("id"): member.get("fullName") or member.get("username") or ""
-                 for member in objects_at(self.data, "members")}
+        names = {ident(member.get("id")): member_name(member, quoted=False) for member in objects_at(self.data, "members")}
         return [{"email": email, "name": names.get(member_id, ""), "role": roles.get(member_id, "editor")}
                 for member_id, email in self.emails.items()]
 
@@ -142,8 +142,8 @@ class TrelloBoard:
             sources.append((f"cards[{index}].labels", objects_at(card, "labels", f"cards[{index}].labels")))
         for path, items in sources:
             for index, label in enumerate(items):
-                label_id = label.get("id")
-                if not isinstance(label_id, str) or label_id in labels:
+                label_id = ident(label.get("id"))
+                if label_id is None or label_id in labels:
                     continue
                 name = text_at(label, "name", f"{path}[{index}].name")
                 labels[label_id] = {"key": label_id, "name": cut(name, LABEL_NAME_MAX),
@@ -159,7 +159,7 @@ class TrelloBoard:
             list_id = item.get("id")
             if not isinstance(list_id, str) or not list_id:
                 raise ImportFileError(f"key {path}.id: missing; every list needs its id")
-            title = text_at(item, "name", f"{path}.name") or "Untitled list"
+            title = text_at(item, "name", f"{path}.name").strip() or "Untitled list"
             columns[list_id] = {"key": list_id, "title": cut(title, TITLE_MAX), "wip_limit": wip_limit(item),
                                 "archived": bool(item.get("closed")), "cards": []}
         return columns
@@ -170,8 +170,9 @@ class TrelloBoard:
         for index in in_order(items, "cards"):
             item, path = items[index], f"cards[{index}]"
             list_id = item.get("idList")
-            if list_id not in columns:
-                found = "missing" if list_id is None else f"no list with id {list_id!r} in lists"
+            if ident(list_id) not in columns:
+                found = ("missing" if list_id is None else f"no list with id {list_id!r} in lists" if ident(list_id)
+                         else f"expected a list's id, found {type_name(list_id)}")
                 raise ImportFileError(f"key {path}.idList: {found}")
             card_id = item.get("id") if isinstance(item.get("id"), str) and item.get("id") else f"card-{index}"
             card = self.card(item, path, card_id)
@@ -247,7 +248,7 @@ class TrelloBoard:
         by_card: dict[str, list[tuple[str, list[dict]]]] = defaultdict(list)
         for index in in_order(items, "checklists"):
             checklist, path = items[index], f"checklists[{index}]"
-            card_id = checklist.get("idCard")
+            card_id = ident(checklist.get("idCard"))
             if card_id not in cards:
                 self.counts["orphan_checklists"] += 1
                 continue
@@ -283,7 +284,7 @@ class TrelloBoard:
     def comments(self, cards: dict[str, dict]) -> dict[str, list[dict]]:
         """Card id → its comments, oldest first (the file lists actions newest first)."""
         actions = objects_at(self.data, "actions")
-        names = {member.get("id"): member for member in objects_at(self.data, "members")}
+        names = {ident(member.get("id")): member for member in objects_at(self.data, "members")}
         by_card: dict[str, list[dict]] = defaultdict(list)
         for index, action in enumerate(actions):
             if action.get("type") != "commentCard":
@@ -291,7 +292,7 @@ class TrelloBoard:
             path = f"actions[{index}]"
             details = action.get("data") if isinstance(action.get("data"), dict) else {}
             card_ref = details.get("card") if isinstance(details.get("card"), dict) else {}
-            card_id = card_ref.get("id")
+            card_id = ident(card_ref.get("id"))
             if card_id not in cards:
                 self.counts["orphan_comments"] += 1
                 continue
@@ -299,8 +300,8 @@ class TrelloBoard:
             if not body.strip():
                 continue
             author = action.get("memberCreator") if isinstance(action.get("memberCreator"), dict) else {}
-            author = author or names.get(action.get("idMemberCreator"), {})
-            author_id = author.get("id") or action.get("idMemberCreator")
+            author = author or names.get(ident(action.get("idMemberCreator")), {})
+            author_id = ident(author.get("id")) or ident(action.get("idMemberCreator"))
             email = self.emails.get(author_id) or self.match_person(author)
             comment = {"author_email": email, "author_name": member_name(author, quoted=False), "body": body}
             created = timestamp(action.get("date"), f"{path}.date")
@@ -367,7 +368,7 @@ def text_at(container: dict, key: str, path: str) -> str:
         return ""
     if not isinstance(value, str):
         raise ImportFileError(f"key {path}: expected text, found {type_name(value)}")
-    return value
+    return value.replace("\x00", "")  # no database keeps NUL characters in text
 
 
 def in_order(items: list[dict], path: str) -> list[int]:
@@ -380,7 +381,7 @@ def in_order(items: list[dict], path: str) -> list[int]:
             raise ImportFileError(f"key {path}[{index}].pos: expected a number, found {type_name(value)}")
         try:
             return float(value), index
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ImportFileError(f"key {path}[{index}].pos: {value!r} is not a number") from None
     return sorted(range(len(items)), key=position)
 
@@ -392,11 +393,9 @@ def parse_time(value, path: str) -> datetime | None:
         raise ImportFileError(f"key {path}: expected a date, found {type_name(value)}")
     try:
         moment = datetime.fromisoformat(value.strip())
-    except ValueError:
+        return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    except (ValueError, OverflowError):
         raise ImportFileError(f"key {path}: {value!r} is not an ISO-8601 date") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
 
 
 def calendar_date(value, path: str) -> str | None:
@@ -416,6 +415,11 @@ def object_id_time(object_id: str) -> str | None:
     return datetime.fromtimestamp(int(object_id[:8], 16), timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def ident(value) -> str | None:
+    """An id as Trello writes them (text), or None for anything else."""
+    return value if isinstance(value, str) and value else None
+
+
 def label_color(color) -> str:
     if not isinstance(color, str):
         return DEFAULT_LABEL_COLOR
@@ -432,11 +436,13 @@ def board_color(prefs) -> str:
 def wip_limit(item: dict) -> int | None:
     """Trello's list limit (`softLimit`, newer exports, a number or a numeric string)."""
     value = item.get("softLimit")
-    try:
-        limit = int(value) if value not in (None, "") else None
-    except (TypeError, ValueError):
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         return None
-    return limit if limit and limit > 0 else None
+    try:
+        limit = int(value)
+    except (ValueError, OverflowError):
+        return None
+    return limit if 0 < limit <= WIP_LIMIT_MAX else None
 
 
 def member_name(member: dict, quoted: bool = True) -> str:
