@@ -24,7 +24,7 @@ from flask_login import current_user, login_required
 from icalendar import Calendar, Event
 from sqlalchemy import and_, bindparam, select
 
-from .auth import as_utc
+from .access import as_utc
 from .extensions import db
 from .hypermedia import wants_fragment
 from .mail import external_url

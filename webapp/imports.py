@@ -25,7 +25,7 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
 from . import portable
-from .auth import require_login
+from .access import require_login
 from .extensions import db
 from .forms import TitleField
 from .importers import ImportFileError, decode_text, keep_members, summary_lines

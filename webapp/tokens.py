@@ -23,7 +23,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from .auth import as_utc, require_login, secret_digest
+from .access import as_utc, require_login, secret_digest
 from .extensions import db
 from .hypermedia import updated, wants_fragment
 from .models import TOKEN_SCOPES, AccessToken, User, utcnow
