@@ -84,7 +84,7 @@ def uploaded_files(app) -> dict[str, bytes]:
     return {path.relative_to(folder).as_posix(): path.read_bytes() for path in folder.rglob("*") if path.is_file()}
 
 
-def test_backup_on_sqlite_restores_on_postgresql_with_every_row_and_file(source, tmp_path):
+def test_backup_on_sqlite_restores_on_postgresql_with_every_row_and_file_and_back(source, tmp_path):
     postgres_or_skip()
     archive = tmp_path / "instance.zip"
     assert "Backed up" in backup(source, archive)
@@ -105,6 +105,13 @@ def test_backup_on_sqlite_restores_on_postgresql_with_every_row_and_file(source,
             assert user.id == highest + 1
             activity = db.session.scalar(select(Activity).where(Activity.verb == "card.moved"))
             assert activity.details["card"] == "Write the post 🎉"
+        back = tmp_path / "from-postgres.zip"  # and back again, PostgreSQL to SQLite
+        backup(app, back)
+        expected = every_row(app)
+    for app in target_app(f"sqlite:///{tmp_path / 'again.db'}", tmp_path / "again"):
+        result = restore(app, back)
+        assert result.exit_code == 0, result.output
+        assert every_row(app) == expected
 
 
 def test_restore_refuses_a_database_that_holds_data_unless_forced(source, tmp_path):
