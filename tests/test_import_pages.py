@@ -168,6 +168,10 @@ def test_a_preview_is_private_and_expires(app, ada, bob, tmp_path):
     response = upload(ada, "csv", CSV.encode(), "plan.csv")
     url = preview_url(response)
     assert bob.get(url).status_code == 404
+    anonymous = app.test_client().get(url)
+    assert anonymous.status_code == 302 and "/login" in anonymous.headers["Location"]
+    forged = ada.client.post(url, data={"title": "No token", "map-title": "Summary"})  # no CSRF token
+    assert forged.status_code == 400 and boards_of(app, "ada@example.com") == ["Roadmap"]
     assert bob.form("POST", url, {"title": "Mine now", "map-title": "Summary"}).status_code == 404
     assert ada.get("/boards/import/csv/..%2F..%2Fsecret_key").status_code == 404
     assert ada.get("/boards/import/csv/not-a-token").status_code == 404

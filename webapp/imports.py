@@ -42,7 +42,7 @@ KINDS = [SelectChoice("trello", "Trello JSON (a board’s “Export as JSON”)"
 PREVIEW_SECONDS = 3600
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
 # A flash message is read in a few seconds: the first lines of what was left out, then a count.
-SKIPPED_SHOWN = 8
+SKIPPED_SHOWN = 5
 
 
 class ImportForm(FlaskForm):
