@@ -65,7 +65,7 @@ def board_routes(app):
 
 def build(rule, board):
     values = {"board_id": board.id, "column_id": board.columns["To do"], "card_id": board.cards["One"],
-              "token_id": 1, "secret": "x",  # an access token, a calendar feed's address
+              "token_id": 1, "secret": "x", "token": "x",  # an access token, a feed's address, a CSV preview
               **board.extra_ids}
     unknown = rule.arguments - values.keys()
     assert not unknown, f"teach this test the URL argument(s) {unknown} of {rule.rule}"
