@@ -220,9 +220,15 @@ def test_an_unchanged_feed_answers_304(app, ada, feeds):
     first = client.get(feeds["Roadmap"])
     again = client.get(feeds["Roadmap"], headers={"If-None-Match": first.headers["ETag"]})
     assert again.status_code == 304
+    assert again.data == b"" and again.headers["ETag"] == first.headers["ETag"]
     set_card(app, ada.board.cards["One"], title="One, renamed")
     changed = client.get(feeds["Roadmap"], headers={"If-None-Match": first.headers["ETag"]})
     assert changed.status_code == 200 and "One, renamed" in events(changed)
+    with app.app_context():  # the column's name is in each event's description
+        db.session.get(BoardColumn, ada.board.columns["To do"]).title = "Backlog"
+        db.session.commit()
+    renamed = client.get(feeds["Roadmap"], headers={"If-None-Match": changed.headers["ETag"]})
+    assert renamed.status_code == 200 and str(events(renamed)["Two"]["DESCRIPTION"]).startswith("Backlog · Roadmap")
 
 
 def test_a_feed_costs_two_statements_however_many_cards(app, ada, feeds):
