@@ -185,3 +185,31 @@ def test_access_checks_the_actor_it_is_given(app, ada, bob):
         assert get_board_or_404(ada.board.id, user=stranger).id == ada.board.id
         with pytest.raises(Forbidden):
             get_board_or_404(ada.board.id, "editor", user=stranger)
+
+
+def test_the_last_owner_cannot_step_down_whoever_asks(app, ada, signals):
+    from webapp.operations import members as member_operations
+    with app.test_request_context():
+        owner = db.session.scalar(db.select(User).where(User.email == "ada@example.com"))
+        membership = db.session.scalar(db.select(BoardMember).where(BoardMember.user_id == owner.id))
+        with pytest.raises(Conflict) as refused:
+            member_operations.change_role(membership, "editor", actor=owner)
+        assert refused.value.code == 409
+        assert refused.value.message.startswith("You are the board's only owner and cannot become an editor.")
+        db.session.rollback()
+        assert db.session.get(BoardMember, membership.id).role == "owner"
+    assert signals == []
+
+
+def test_a_card_takes_only_its_own_boards_labels(app, ada):
+    from webapp.operations import labels as label_operations
+    with app.test_request_context():
+        actor = db.session.scalar(db.select(User).where(User.email == "ada@example.com"))
+        other = make_board(actor, "Elsewhere")
+        foreign = label_operations.create_label(other, "Urgent", "red", actor=actor)
+        card = db.session.get(Card, ada.board.cards["One"])
+        with pytest.raises(Invalid) as refused:
+            label_operations.add_label(card, foreign, actor=actor)
+        assert list(refused.value.errors) == ["labels"]
+        db.session.rollback()
+        assert db.session.get(Card, ada.board.cards["One"]).labels == []
