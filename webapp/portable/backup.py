@@ -79,8 +79,11 @@ def schema_revision(connection) -> str | None:
 
 def write_backup(out: BinaryIO) -> dict:
     """Write the instance's zip to `out`; returns the manifest. Reads in one transaction, so the
-    rows agree with each other even while the app keeps serving."""
-    connection = db.session.connection()
+    rows agree with each other even while the app keeps serving (a database server reads them
+    from one snapshot: REPEATABLE READ; SQLite's read transaction is one already)."""
+    db.session.rollback()  # the isolation level is chosen as a transaction begins
+    options = {} if db.engine.dialect.name == "sqlite" else {"isolation_level": "REPEATABLE READ"}
+    connection = db.session.connection(execution_options=options)
     manifest = {"format": FORMAT, "version": VERSION, "created_at": encode(datetime.now(timezone.utc)),
                 "database": connection.dialect.name, "schema_revision": schema_revision(connection),
                 "tables": [], "uploads": 0}
@@ -101,7 +104,10 @@ def write_backup(out: BinaryIO) -> dict:
             for path in sorted(folder.rglob("*")):
                 relative = path.relative_to(folder)
                 if path.is_file() and relative.parts[0] != "tmp":
-                    archive.write(path, f"uploads/{relative.as_posix()}", compress_type=zipfile.ZIP_STORED)
+                    try:
+                        archive.write(path, f"uploads/{relative.as_posix()}", compress_type=zipfile.ZIP_STORED)
+                    except FileNotFoundError:  # removed since the listing, with its attachment
+                        continue
                     manifest["uploads"] += 1
         archive.writestr(MANIFEST, json.dumps(manifest, indent=1))
     db.session.rollback()  # end the read transaction
