@@ -113,7 +113,9 @@ def main() -> int:
 
     # TRELLO_AND_API: the Trello import (import_trello_5000_s) and the REST API figures
     # (api_cards_rps, api_move_rps) go here; until they are measured they print as n/a.
-    import_trello = api_cards = api_move = "n/a"
+    from tests.fixtures.trello import time_trello_import
+    import_trello = f"{time_trello_import(args.cards, args.runs, args.database_url):.3f}"
+    api_cards = api_move = "n/a"
     print(f"data import_trello_5000_s={import_trello} export_5000_s={min(exports):.3f} api_cards_rps={api_cards} "
           f"api_move_rps={api_move} load_5000_s={min(loads):.3f}")
     return 0

@@ -372,3 +372,9 @@ def test_any_change_to_an_export_is_refused_clearly_or_loads(changes):
         assert str(error).startswith(("key ", "the file")), error
         return
     portable.read_snapshot(snapshot)  # never a SnapshotError: what the converter makes, the loader takes
+
+
+def test_the_bench_helper_times_a_whole_import():
+    from .fixtures.trello import time_trello_import
+
+    assert 0 < time_trello_import(cards=120, runs=1) < 60
