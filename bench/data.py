@@ -15,8 +15,9 @@ Each figure is the best of --runs (every load writes a new board). The last line
 
     data import_trello_5000_s=<n> export_5000_s=<n> api_cards_rps=<n> api_move_rps=<n> load_5000_s=<n>
 
-The Trello import and the API figures are measured elsewhere and print as n/a here until they
-are wired in (see TRELLO_AND_API below).
+import_trello_5000_s is a 5,000-card Trello export parsed, converted and loaded
+(tests/fixtures/trello.py, time_trello_import); the API figures print as n/a until they are
+wired in (see TRELLO_AND_API below).
 """
 from __future__ import annotations
 
@@ -111,8 +112,8 @@ def main() -> int:
               f"runs={args.runs} load_s={[round(x, 3) for x in loads]} export_s={[round(x, 3) for x in exports]} "
               f"json_bytes={size}")
 
-    # TRELLO_AND_API: the Trello import (import_trello_5000_s) and the REST API figures
-    # (api_cards_rps, api_move_rps) go here; until they are measured they print as n/a.
+    # TRELLO_AND_API: the Trello import, and the REST API figures (api_cards_rps, api_move_rps),
+    # which print as n/a until they are measured here.
     from tests.fixtures.trello import time_trello_import
     import_trello = f"{time_trello_import(args.cards, args.runs, args.database_url):.3f}"
     api_cards = api_move = "n/a"
