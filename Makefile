@@ -41,7 +41,7 @@ $(VENDOR)/.installed: package.json package-lock.json webapp/icons.py $(VENV)/.in
 	touch $@
 
 # Our stylesheets and scripts, joined, minified and named by their content (webapp/assets.py).
-static/dist/manifest.json: $(VENV)/.installed webapp/assets.py $(wildcard static/*.css static/*.js)
+static/dist/manifest.json: $(VENV)/.installed $(VENDOR)/.installed webapp/assets.py $(wildcard static/*.css static/*.js)
 	$(BIN)/python -m webapp.assets static
 
 db: setup instance/secret_key

@@ -159,7 +159,8 @@ def with_card_dialog(page: Page, f: Furnished) -> None:
 
 def with_move_dialog(page: Page, f: Furnished) -> None:
     on_board(page, f)
-    page.get_by_role("link", name=f"Move {CARD}", exact=True).click()
+    page.locator("#board-columns").get_by_role("link", name=CARD, exact=True).focus()
+    page.keyboard.press("m")
     expect(page.get_by_role("dialog")).to_be_visible()
     expect(page.get_by_role("dialog").get_by_label("Column")).to_be_visible()
     settled(page)

@@ -14,8 +14,8 @@ def test_move_a_card_with_the_keyboard_only(board_page: Page):
     add_cards(page, "Doing", ["Gamma"])
     expect(card_count(page, "To do")).to_have_text("2")
 
-    page.get_by_role("link", name="Move Beta").focus()
-    page.keyboard.press("Enter")
+    page.locator("#board-columns").get_by_role("link", name="Beta", exact=True).focus()
+    page.keyboard.press("m")  # the Move dialog of the focused card
     dialog = page.get_by_role("dialog")
     expect(dialog).to_be_visible()
     settled(page)

@@ -29,8 +29,8 @@ def announcer(page: Page):
 
 
 def open_move_dialog(page: Page, title: str):
-    page.get_by_role("link", name=f"Move {title}", exact=True).focus()
-    page.keyboard.press("Enter")
+    card_link(page, title).focus()
+    page.keyboard.press("m")
     dialog = page.get_by_role("dialog", name=f"Move “{title}”")
     expect(dialog.get_by_role("heading", name=f"Move “{title}”")).to_be_visible()
     settled(page)
@@ -45,7 +45,7 @@ def test_the_move_dialog_names_the_card_and_closes(board_page: Page):
     expect(dialog.get_by_role("button", name="Move", exact=True)).to_be_visible()
     dialog.get_by_role("button", name="Close").click()
     expect(dialog).to_be_hidden()
-    expect(page.get_by_role("link", name="Move Fix login")).to_be_focused()  # back where it was opened
+    expect(card_link(page, "Fix login")).to_be_focused()  # back where it was opened
 
 
 def test_the_move_dialog_offers_the_positions_of_the_chosen_column(board_page: Page):

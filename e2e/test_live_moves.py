@@ -17,7 +17,7 @@ def send_move(page: Page, title: str, column_title: str, position: int) -> None:
         const list = [...document.querySelectorAll("ol.cards")].find(ol =>
             ol.closest(".column").querySelector(".column-title, h2, h3").textContent.trim() === columnTitle);
         const board = document.getElementById("board-columns").dataset.boardUrl;
-        htmx.ajax("PATCH", board + "/cards/" + face.dataset.id + "/move",
+        htmx.ajax("PATCH", board + "/cards/" + face.id.slice(5) + "/move",
                   {source: face, target: document.body, swap: "none", values: {column_id: list.dataset.column, position: position}});
     }""", [title, column_title, position])
 

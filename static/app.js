@@ -4,12 +4,51 @@
 
   function dialog() { return document.getElementById("card-dialog"); }
 
-  // Card detail and move forms are swapped into the dialog, which then opens.
+  // Card detail and move forms are swapped into the dialog, which then opens, once the styles
+  // the fragment names (the dialogs', on the board) are in.
   document.addEventListener("htmx:afterSwap", function (event) {
     var box = dialog();
     var target = event.detail.target;  // none for live-update swaps
-    if (box && target && target.id === "dialog-body" && target.childElementCount && !box.open) box.showModal();
+    if (!target) return;
+    var styling = assetsFor(target);
+    if (!box || target.id !== "dialog-body" || !target.childElementCount) return;
+    var open = function () { if (target.childElementCount && !box.open) box.showModal(); };
+    if (styling) styling.then(open);
+    else open();
   });
+
+  // A fragment's stylesheets and scripts (named by preload links: htmx drops the script tags it
+  // swaps in) move to the page's head, once: there they stay for the next fragments, which then
+  // wait for nothing. Returns what to wait for before showing the fragment, the styles, or null.
+  function assetsFor(fragment) {
+    fragment.querySelectorAll('link[rel="preload"][as="script"]').forEach(function (link) {
+      var src = link.getAttribute("href");
+      link.remove();
+      if (document.head.querySelector('script[src="' + src + '"]')) return;
+      var loaded = document.createElement("script");
+      loaded.src = src;
+      document.head.appendChild(loaded);
+    });
+    var waits = [];
+    fragment.querySelectorAll('link[rel="stylesheet"]').forEach(function (link) {
+      var href = link.getAttribute("href");
+      var sheet = document.head.querySelector('link[rel="stylesheet"][href="' + href + '"]');
+      link.remove();
+      if (!sheet) {
+        sheet = document.createElement("link");
+        sheet.rel = "stylesheet";
+        sheet.href = href;
+        document.head.appendChild(sheet);
+      }
+      if (!sheet.sheet) {
+        waits.push(new Promise(function (done) {
+          sheet.addEventListener("load", done, { once: true });
+          sheet.addEventListener("error", done, { once: true });
+        }));
+      }
+    });
+    return waits.length ? Promise.all(waits) : null;
+  }
   document.addEventListener("closeDialog", function () {
     var box = dialog();
     if (box && box.open) box.close();
@@ -64,11 +103,21 @@
       touchStartThreshold: 5,
       onEnd: function (event) {
         if (event.from === event.to && event.oldDraggableIndex === event.newDraggableIndex) return;
-        send("PATCH", columns.dataset.boardUrl + "/cards/" + event.item.dataset.id + "/move",
+        send("PATCH", columns.dataset.boardUrl + "/cards/" + event.item.id.slice("card-".length) + "/move",
              { column_id: event.to.dataset.column, position: event.newDraggableIndex }, event.item);
       }
     });
   }
+
+  // A card's links (open it, move it) load into their list's hx-target, as hx-get links would; the
+  // faces carry no hx-get each, since a board repeats them hundreds of times. A click with a
+  // modifier key or the middle button still opens the link's own page in a new tab.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("ol.cards[hx-target] > li.card > a[href]");
+    if (!link || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey || event.altKey) return;
+    event.preventDefault();
+    htmx.ajax("GET", link.getAttribute("href"), { source: link });
+  });
 
   // A click anywhere on a card's face opens it, as its title link does.
   document.addEventListener("click", function (event) {
@@ -194,77 +243,6 @@
       each(root, "#board-columns", initColumns);
       each(root, "ol.cards", initCards);
     });
-  });
-})();
-
-// --- Attachments: drop files onto the open card to attach them. ---------------------------------
-// The dropped files go into the card's upload form, which htmx then sends as it sends chosen
-// files: multipart FormData with the CSRF header; the attachments and the card's face swap in.
-(function () {
-  "use strict";
-
-  var CARD = "#card-dialog, #card-detail";
-
-  function uploadFormFor(event) {
-    var types = event.dataTransfer && event.dataTransfer.types;
-    if (!types || Array.prototype.indexOf.call(types, "Files") === -1) return null;
-    if (!event.target.closest || !event.target.closest(CARD)) return null;
-    return document.querySelector("#card-detail .attachment-upload");
-  }
-
-  function highlight(on) {
-    var detail = document.getElementById("card-detail");
-    if (detail) detail.classList.toggle("dropping", on);
-  }
-
-  document.addEventListener("dragover", function (event) {
-    if (!uploadFormFor(event)) return;
-    event.preventDefault();  // this is what allows the drop
-    event.dataTransfer.dropEffect = "copy";
-    highlight(true);
-  });
-  document.addEventListener("dragleave", function (event) {
-    var to = event.relatedTarget;
-    if (!to || !to.closest || !to.closest(CARD)) highlight(false);
-  });
-  document.addEventListener("drop", function (event) {
-    var form = uploadFormFor(event);
-    if (!form) return;
-    event.preventDefault();  // the browser would open the file instead
-    highlight(false);
-    form.querySelector('input[type="file"]').files = event.dataTransfer.files;
-    form.requestSubmit();
-  });
-
-  // Files that together pass what one request may carry (MAX_CONTENT_LENGTH) are refused here:
-  // sent anyway, the server would answer 413 before reading them, and a browser still sending
-  // them may see a reset connection instead of that answer.
-  function megabytes(bytes) { return (bytes / 1048576).toFixed(1).replace(/\.0$/, "") + " MB"; }
-
-  document.addEventListener("htmx:beforeRequest", function (event) {
-    var form = event.detail.elt;
-    if (!form.classList || !form.classList.contains("attachment-upload")) return;
-    var files = form.querySelector('input[type="file"]').files, total = 0;
-    for (var i = 0; i < files.length; i++) total += files[i].size;
-    var limit = Number(form.dataset.maxRequest);
-    if (!limit || total <= limit) return;
-    event.preventDefault();
-    var message = document.createElement("p");
-    message.className = "field-error";
-    message.setAttribute("role", "alert");
-    message.textContent = "These files add up to " + megabytes(total) + "; one upload can carry at most " +
-      megabytes(limit) + ". Upload them a few at a time.";
-    form.querySelector(".upload-status").replaceChildren(message);
-  });
-
-  // An upload over the server's whole-request limit is refused before any view runs, and its
-  // message is sent to the page's error area, behind the open dialog: show it under the form.
-  document.addEventListener("htmx:beforeSwap", function (event) {
-    var detail = event.detail, form = detail.requestConfig && detail.requestConfig.elt;
-    if (!detail.xhr || detail.xhr.status !== 413 || !detail.target || detail.target.id !== "errors") return;
-    if (!form || !form.classList || !form.classList.contains("attachment-upload")) return;
-    var slot = form.querySelector(".upload-status");
-    if (slot) event.detail.target = slot;
   });
 })();
 

@@ -34,7 +34,7 @@
 
   document.addEventListener("htmx:beforeRequest", function (event) {
     var detail = event.detail, elt = detail.elt;
-    if (!elt || elt.tagName !== "FORM" || detail.requestConfig.verb !== "patch") return;
+    if (!elt || !elt.closest("form") || detail.requestConfig.verb !== "patch") return;  // a form, or a button in one
     var path = detail.pathInfo.requestPath, match;
     if ((match = CARD_MOVE.exec(path))) pending = { kind: "card", id: match[1], path: path };
     else if ((match = COLUMN_MOVE.exec(path))) pending = { kind: "column", id: match[1], path: path };
@@ -82,8 +82,7 @@
   function focusSpot(active) {
     var holder = active && active.closest && active.closest("li.card[id], #board-columns > .column[id]");
     if (!holder) return null;
-    var selector = active.matches(".card-link") ? ".card-link" : active.matches(".move") ? ".move"
-      : active.matches("summary") ? "summary" : active.closest(".column-title") ? ".column-title a" : null;
+    var selector = active.matches(".card-link") ? ".card-link" : active.matches("summary") ? "summary" : active.closest(".column-title") ? ".column-title a" : null;
     return selector && { id: holder.id, selector: selector };
   }
   document.addEventListener("htmx:sseBeforeMessage", function () { kept = focusSpot(document.activeElement); });
@@ -104,8 +103,8 @@
     var to = columns[columns.indexOf(from) + step];
     if (!to) return true;
     var index = Math.min(cardsOf(from).indexOf(card), cardsOf(to).length);
-    var url = board.dataset.boardUrl + "/cards/" + card.dataset.id + "/move";
-    pending = { kind: "card", id: card.dataset.id, path: url };
+    var id = card.id.slice("card-".length), url = board.dataset.boardUrl + "/cards/" + id + "/move";
+    pending = { kind: "card", id: id, path: url };
     htmx.ajax("PATCH", url, { source: card, target: document.body, swap: "none",
                               values: { column_id: to.dataset.id, position: index } });
     return true;
@@ -126,6 +125,15 @@
     var details = input.closest("details");
     if (details) details.open = true;
     input.focus();
+    return true;
+  }
+
+  // The Move dialog of the focused card; closing it brings the focus back to the card.
+  function openMove() {
+    var board = boardColumns(), card = focusedCard();
+    if (!board || !card || board.closest(".read-only")) return false;
+    var link = cardLink(card);
+    htmx.ajax("GET", link.getAttribute("href") + "/move", { source: link });
     return true;
   }
 
@@ -197,6 +205,7 @@
     }
     else if (event.shiftKey) return;
     else if (key === "n") done = addCard();
+    else if (key === "m") done = openMove();
     else if (/^Arrow(Up|Down|Left|Right)$/.test(key)) done = moveFocus(key);
     if (done) event.preventDefault();  // the key is not typed into what now has the focus
   });

@@ -51,7 +51,7 @@ def load_card(app, card_id, *attributes):
 
 def face(html, card_id) -> str:
     """The out-of-band card face in a response."""
-    start = html.index(f'<li id="card-{card_id}" class="card" data-id="{card_id}" hx-swap-oob="true">')
+    start = html.index(f'<li id="card-{card_id}" class="card" hx-swap-oob="true">')
     return html[start:html.index("</li>", start)]
 
 

@@ -59,7 +59,7 @@ def test_edit_card_title_and_description(app, ada):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert 'id="card-detail"' in html
-    assert f'<li id="card-{ada.board.cards["Two"]}" class="card" data-id="{ada.board.cards["Two"]}" hx-swap-oob="true">' in html
+    assert f'<li id="card-{ada.board.cards["Two"]}" class="card" hx-swap-oob="true">' in html
     with app.app_context():
         card = db.session.get(Card, ada.board.cards["Two"])
         assert (card.title, card.description, card.version) == ("Two, renamed", "Details", 2)

@@ -384,7 +384,7 @@ def test_concurrent_moves_end_in_the_same_order_everywhere(app, ada, bob):
     on_screen = run(app, scenario)
     reloaded = ada.get(ada.board.url).get_data(as_text=True)
     after_reload = [int(card_id) for card_id in re.findall(
-        r'data-id="(\d+)"', reloaded.split(f'id="cards-{column}"', 1)[1].split("</ol>", 1)[0])]
+        r'<li id="card-(\d+)"', reloaded.split(f'id="cards-{column}"', 1)[1].split("</ol>", 1)[0])]
     assert on_screen == after_reload and len(after_reload) == 3
 
 

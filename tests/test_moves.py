@@ -37,7 +37,7 @@ def move(client, ids, title, column, position):
 def shown_order(client, ids, column) -> list[int]:
     page = client.get(f"/boards/{ids['board']}").get_data(as_text=True)
     listing = page.split(f'id="cards-{ids["columns"][column]}"', 1)[1].split("</ol>", 1)[0]
-    return [int(card_id) for card_id in re.findall(r'data-id="(\d+)"', listing)]
+    return [int(card_id) for card_id in re.findall(r'<li id="card-(\d+)"', listing)]
 
 
 @pytest.mark.parametrize("cards", [3, 200])

@@ -1,7 +1,7 @@
 """The keyboard shortcuts list: a page of its own without JavaScript, a fragment for the dialog."""
 import re
 
-SHORTCUTS = ["n", "/", "↑", "↓", "←", "→", "Enter", "Esc", "?"]
+SHORTCUTS = ["n", "m", "/", "↑", "↓", "←", "→", "Enter", "Esc", "?"]
 
 
 def keys(html):

@@ -6,7 +6,7 @@ from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from . import config
+from . import compact, config
 from . import mail as mail_module
 from . import live, pagecache, security
 from .extensions import csrf, db, htmx, login_manager, migrate
@@ -33,6 +33,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         PrefixLoader({"partials": FileSystemLoader(str(config.PROJECT_ROOT / "partials"))}),
     ])
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
+    app.jinja_env.add_extension(compact.Dedent)
     app.wsgi_app = MethodOverrideMiddleware(app.wsgi_app)
     config.INSTANCE_DIR.mkdir(exist_ok=True)
 
