@@ -44,7 +44,7 @@ MINIFY = {".css": rcssmin.cssmin, ".js": minify_js}
 
 def max_age(filename: str) -> int | None:
     """How long a browser may keep a static file: a year for a built one (its name changes with it)."""
-    return 365 * 24 * 3600 if filename.startswith(DIST + "/") else None
+    return 365 * 24 * 3600 if filename and filename.startswith(DIST + "/") else None  # None: a file object
 
 
 def build(static: Path) -> dict:

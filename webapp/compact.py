@@ -10,11 +10,17 @@ import re
 
 from jinja2.ext import Extension
 
-_INDENT = re.compile(r"\n[ \t]+")
+# A line's indentation, and whether the line before ends with a block tag: trim_blocks drops the
+# newline after one, so there a single space stays to keep attributes or words apart.
+_INDENT = re.compile(r"(%\})?\n[ \t]+")
+
+
+def _dedent(match: re.Match) -> str:
+    return "%}\n " if match.group(1) else "\n"
 
 
 class Dedent(Extension):
     def preprocess(self, source: str, name: str | None, filename: str | None = None) -> str:
         if name and name.endswith(".html"):
-            return _INDENT.sub("\n", source)
+            return _INDENT.sub(_dedent, source)
         return source
