@@ -15,10 +15,10 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 ICONS = (
-    "archive", "arrow-left", "arrow-right", "calendar", "clock", "columns-3", "copy", "ellipsis",
+    "archive", "arrow-left", "arrow-right", "calendar", "clock", "columns-3", "copy", "download", "ellipsis",
     "file", "grip-vertical", "history", "keyboard", "log-out", "menu", "message-circle", "monitor",
     "moon", "pencil", "plus", "search", "settings", "square-kanban", "square-check-big", "sun",
-    "tag", "text", "trash-2", "user", "user-plus", "users", "x",
+    "tag", "text", "trash-2", "upload", "user", "user-plus", "users", "x",
 )
 
 _SVG = re.compile(r"<svg[^>]*>(.*)</svg>", re.S)
