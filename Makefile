@@ -37,6 +37,7 @@ $(VENDOR)/.installed: package.json package-lock.json webapp/icons.py $(VENV)/.in
 	   node_modules/htmx-ext-sse/dist/sse.min.js \
 	   node_modules/sortablejs/Sortable.min.js \
 	   $(VENDOR)/
+	mkdir -p $(VENDOR)/swagger-ui && cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/swagger-ui/
 	$(BIN)/python -m webapp.icons node_modules/lucide-static/icons $(VENDOR)/icons.svg
 	touch $@
 

@@ -49,7 +49,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     live.init_app(app)
 
     from . import activity, attachments, auth, boards, card_fields, cards, checklists, columns, comments, imports, labels, main, members
-    from . import feeds, tokens
+    from . import feeds, tokens, webhooks
     from . import exports
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
@@ -67,6 +67,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(imports.bp)
     app.register_blueprint(tokens.bp)
     app.register_blueprint(feeds.bp)
+    app.register_blueprint(webhooks.bp)
 
     from . import assets, cli, icons, markdown, models
     cli.init_app(app)
@@ -79,8 +80,9 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.add_template_global(assets.scripts)
     app.add_template_filter(models.initials)
 
-    from . import errors, limits
+    from . import api, errors, limits
     limits.init_app(app)  # after the blueprints: it wraps some of their views
+    api.init_app(app)  # before errors: flask-smorest's JSON error handler must be replaced by ours
     errors.init_app(app)
     return app
 

@@ -8,6 +8,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy import event
 from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .api import problems
 from .extensions import db, limiter
 from .hypermedia import wants_fragment
 
@@ -40,6 +41,8 @@ def _remember_the_commit(_session) -> None:
 
 
 def handle_csrf_error(error: CSRFError):
+    if problems.is_api_request():
+        return problems.answer(error, MESSAGES)
     return render_error(400, "Your session's security token is missing or expired. "
                              "Reload the page and try again.")
 
@@ -47,6 +50,9 @@ def handle_csrf_error(error: CSRFError):
 def handle_rate_limited(error: RateLimitExceeded):
     """A limit of webapp/limits.py was reached: say what and for how long, in words and in Retry-After."""
     wait = retry_after(error)
+    if problems.is_api_request():
+        error.retry_after = wait
+        return problems.answer(error, MESSAGES)
     minutes = max(1, math.ceil(wait / 60))
     response = render_error(429, f"{error.description} Try again in {minutes} minute{'s' if minutes > 1 else ''}.")
     response.headers["Retry-After"] = str(wait)
@@ -62,6 +68,8 @@ def retry_after(error: RateLimitExceeded) -> int:
 
 
 def handle_http_error(error: HTTPException):
+    if problems.is_api_request():  # under /api/: application/problem+json, whatever the error
+        return problems.answer(error, MESSAGES)
     code = error.code or 500
     description = error.description
     if description == type(error).description:  # Werkzeug's generic text: say it plainly
@@ -73,6 +81,8 @@ def handle_http_error(error: HTTPException):
 
 
 def handle_unexpected_error(error: Exception):
+    if problems.is_api_request():
+        return problems.answer(error, MESSAGES)
     if current_app.config.get("PROPAGATE_EXCEPTIONS"):
         raise error
     current_app.logger.exception("Unhandled error on %s %s", request.method, request.path)

@@ -1,0 +1,131 @@
+"""What the API reads and writes, as marshmallow schemas (the OpenAPI document is built from them)."""
+from marshmallow import Schema, fields, validate
+
+from ..models import BOARD_COLORS, TITLE_MAX
+
+MAX_PAGE = 200
+
+
+class ProblemSchema(Schema):
+    type = fields.String(metadata={"description": "about:blank"})
+    title = fields.String(metadata={"description": "The HTTP status's name"})
+    status = fields.Integer()
+    detail = fields.String(metadata={"description": "What went wrong, in words"})
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                         metadata={"description": "422 only: each field with what is wrong with it"})
+    fresh = fields.Dict(metadata={"description": "409/412 on a card: the card as it now is"})
+
+
+class PageQuery(Schema):
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE))
+    cursor = fields.String(validate=validate.Length(max=200),
+                           metadata={"description": "`next_cursor` of the previous page"})
+
+
+class PageSchema(Schema):
+    next_cursor = fields.String(allow_none=True, metadata={"description": "null on the last page"})
+
+
+# --- Boards ---------------------------------------------------------------------------------
+
+class BoardSchema(Schema):
+    id = fields.Integer()
+    title = fields.String()
+    color = fields.String()
+    role = fields.String(metadata={"description": "Your role on it: viewer, editor or owner"})
+    created_at = fields.DateTime()
+
+
+class BoardPageSchema(PageSchema):
+    items = fields.List(fields.Nested(BoardSchema))
+
+
+class BoardCreateSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(max=TITLE_MAX))
+    color = fields.String(load_default="blue", validate=validate.OneOf(BOARD_COLORS))
+
+
+class BoardPatchSchema(Schema):
+    title = fields.String(validate=validate.Length(max=TITLE_MAX))
+    color = fields.String(validate=validate.OneOf(BOARD_COLORS))
+
+
+# --- Columns --------------------------------------------------------------------------------
+
+class ColumnSchema(Schema):
+    id = fields.Integer()
+    board_id = fields.Integer()
+    title = fields.String()
+    wip_limit = fields.Integer(allow_none=True)
+    archived = fields.Boolean()
+
+
+class ColumnListSchema(Schema):
+    items = fields.List(fields.Nested(ColumnSchema))
+
+
+class ColumnQuery(Schema):
+    archived = fields.Boolean(load_default=False, metadata={"description": "The archived columns instead"})
+
+
+class ColumnCreateSchema(Schema):
+    title = fields.String(required=True, validate=validate.Length(max=TITLE_MAX))
+
+
+class ColumnPatchSchema(Schema):
+    title = fields.String(validate=validate.Length(max=TITLE_MAX))
+    wip_limit = fields.Integer(allow_none=True, validate=validate.Range(0, 999),
+                               metadata={"description": "null or 0: no limit"})
+
+
+class PositionSchema(Schema):
+    position = fields.Integer(required=True, validate=validate.Range(0, 100_000),
+                              metadata={"description": "From 0"})
+
+
+# --- Cards ----------------------------------------------------------------------------------
+
+class CardSchema(Schema):
+    id = fields.Integer()
+    board_id = fields.Integer()
+    column_id = fields.Integer()
+    title = fields.String()
+    description = fields.String()
+    start_date = fields.Date(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+    archived = fields.Boolean()
+    version = fields.Integer(metadata={"description": "Also the card's ETag"})
+    label_ids = fields.List(fields.Integer())
+    assignee_ids = fields.List(fields.Integer())
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+class CardPageSchema(PageSchema):
+    items = fields.List(fields.Nested(CardSchema))
+
+
+class CardQuery(PageQuery):
+    q = fields.String(validate=validate.Length(max=200), metadata={"description": "Words in the title or description"})
+    label = fields.List(fields.Integer(validate=validate.Range(1, 2**31 - 1)),
+                        metadata={"description": "Cards with any of these labels"})
+    assignee = fields.List(fields.Integer(validate=validate.Range(1, 2**31 - 1)),
+                           metadata={"description": "Cards assigned to any of these people"})
+    due = fields.String(validate=validate.OneOf(["overdue", "week", "none"]))
+    archived = fields.Boolean(load_default=False, metadata={"description": "The board's archived cards instead"})
+
+
+class CardCreateSchema(Schema):
+    column_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+    title = fields.String(required=True, validate=validate.Length(max=TITLE_MAX))
+
+
+class CardPatchSchema(Schema):
+    title = fields.String(validate=validate.Length(max=TITLE_MAX))
+    description = fields.String()
+    start_date = fields.Date(allow_none=True)
+    due_date = fields.Date(allow_none=True)
+
+
+class CardMoveSchema(PositionSchema):
+    column_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
