@@ -4,7 +4,7 @@ from datetime import date, datetime, timezone
 from flask import current_app
 from flask_login import UserMixin
 from sqlalchemy import (
-    JSON, Column, Date, DateTime, ForeignKey, Index, String, Table, Text, UniqueConstraint, false, func,
+    JSON, Column, Date, DateTime, ForeignKey, Index, String, Table, Text, UniqueConstraint, false, func, true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -317,3 +317,48 @@ class Activity(db.Model):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
 
     actor: Mapped[User | None] = relationship()
+
+
+WEBHOOK_STATUSES = ("queued", "sending", "delivered", "failed")
+
+
+class Webhook(db.Model):
+    """A URL that hears about a board's changes (webapp/webhooks.py). The secret signs each
+    delivery, so it is kept as is: the owner reads it on the board's webhooks page to check
+    signatures with."""
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    secret: Mapped[str] = mapped_column(String(64))
+    events: Mapped[list] = mapped_column(JSON, default=lambda: ["*"])  # activity verbs, or ["*"] for all
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    created_by: Mapped[User | None] = relationship()
+
+
+class WebhookDelivery(db.Model):
+    """One event on its way to one webhook: queued, being sent, delivered, or given up (failed),
+    with what the last attempt got back."""
+    __tablename__ = "webhook_deliveries"
+    # The sender's question: which queued deliveries are due now?
+    __table_args__ = (Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)  # the JSON body, byte for byte what is signed and sent
+    status: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")  # WEBHOOK_STATUSES
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    response_excerpt: Mapped[str | None] = mapped_column(String(500))
+    duration_ms: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    webhook: Mapped[Webhook] = relationship()
