@@ -13,6 +13,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import os
 import re
 import secrets
 import socket
@@ -27,6 +28,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, insert, inspect, select, update
 from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from .access import NOT_ALLOWED, get_board_or_404, require_login
@@ -73,9 +75,9 @@ CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def init_app(app) -> None:
-    app.config.setdefault("WEBHOOK_TIMEOUT", TIMEOUT)
+    app.config.setdefault("WEBHOOK_TIMEOUT", float(os.environ.get("WEBHOOK_TIMEOUT") or TIMEOUT))
     app.config.setdefault("WEBHOOK_RETRY_DELAYS", RETRY_DELAYS)
-    app.config.setdefault("WEBHOOKS_ALLOW_PRIVATE", False)
+    app.config.setdefault("WEBHOOKS_ALLOW_PRIVATE", os.environ.get("WEBHOOKS_ALLOW_PRIVATE", "") not in ("", "0"))
 
 
 @bp.record_once
@@ -367,7 +369,7 @@ class WebhookForm(FlaskForm):
                       render_kw={"maxlength": URL_MAX, "required": True, "autocomplete": "off", "type": "url",
                                  "placeholder": "https://example.com/corkboard"})
     all_events = BooleanField("All events, including ones added later")
-    events = SelectMultipleField("Events", choices=[(verb, verb) for verb in EVENTS],
+    events = SelectMultipleField("Events", choices=[SelectChoice(verb, verb) for verb in EVENTS],
                                  validate_choice=True)
 
     def validate(self, extra_validators=None) -> bool:
