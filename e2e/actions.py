@@ -105,7 +105,7 @@ def cards_in(page: Page, column_title: str) -> Locator:
 
 def card_titles(page: Page, column_title: str) -> Locator:
     """The title link of each card in a column, in order: `expect(...).to_have_text([...])`."""
-    return cards_in(page, column_title).locator("> .card-link")
+    return cards_in(page, column_title).locator("> a")
 
 
 def card_count(page: Page, column_title: str) -> Locator:

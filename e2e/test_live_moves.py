@@ -13,7 +13,7 @@ def send_move(page: Page, title: str, column_title: str, position: int) -> None:
     """The request a drag and drop sends (static/app.js), without the drag: the fastest way to
     interleave moves from two windows."""
     page.evaluate("""([title, columnTitle, position]) => {
-        const face = [...document.querySelectorAll("li.card")].find(li => li.querySelector(".card-link").textContent === title);
+        const face = [...document.querySelectorAll("li.card")].find(li => li.querySelector(":scope > a").textContent === title);
         const list = [...document.querySelectorAll("ol.cards")].find(ol =>
             ol.closest(".column").querySelector(".column-title, h2, h3").textContent.trim() === columnTitle);
         const board = document.getElementById("board-columns").dataset.boardUrl;

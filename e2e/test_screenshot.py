@@ -151,7 +151,7 @@ def richest_card(page: Page) -> tuple[str, str]:
         };
         const faces = [...document.querySelectorAll("#board-columns .card")];
         faces.sort((a, b) => score(b) - score(a));
-        return [faces[0].querySelector(".card-link").textContent.trim(),
+        return [faces[0].querySelector(":scope > a").textContent.trim(),
                 faces[0].closest(".column").querySelector(".column-title").textContent.trim()];
     }""")
 

@@ -123,7 +123,7 @@
   document.addEventListener("click", function (event) {
     var face = event.target.closest && event.target.closest("#board-columns li.card");
     if (!face || event.target.closest("a, button, input")) return;
-    var link = face.querySelector(".card-link");
+    var link = face.querySelector(":scope > a");
     if (link) link.click();
   });
 

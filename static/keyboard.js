@@ -10,7 +10,7 @@
   function boardColumns() { return document.getElementById("board-columns"); }
   function columnsOf(board) { return Array.prototype.slice.call(board.querySelectorAll(":scope > .column")); }
   function cardsOf(column) { return Array.prototype.slice.call(column.querySelectorAll("ol.cards > li.card")); }
-  function cardLink(card) { return card.querySelector(".card-link") || card.querySelector("a"); }
+  function cardLink(card) { return card.querySelector(":scope > a"); }  // a face's one link, its title
   function text(element) { return element ? element.textContent.replace(/\s+/g, " ").trim() : ""; }
   function columnTitle(column) { return text(document.getElementById("column-title-" + column.dataset.id)); }
 
@@ -82,7 +82,7 @@
   function focusSpot(active) {
     var holder = active && active.closest && active.closest("li.card[id], #board-columns > .column[id]");
     if (!holder) return null;
-    var selector = active.matches(".card-link") ? ".card-link" : active.matches("summary") ? "summary" : active.closest(".column-title") ? ".column-title a" : null;
+    var selector = active.matches("li.card > a") ? ":scope > a" : active.matches("summary") ? "summary" : active.closest(".column-title") ? ".column-title a" : null;
     return selector && { id: holder.id, selector: selector };
   }
   document.addEventListener("htmx:sseBeforeMessage", function () { kept = focusSpot(document.activeElement); });
