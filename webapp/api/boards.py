@@ -3,7 +3,7 @@ from flask import g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..access import get_board_or_404
+from ..access import as_utc, get_board_or_404
 from ..models import Board, BoardMember
 from ..operations import boards as board_operations
 from . import schemas
@@ -15,7 +15,7 @@ blp.before_request(load_actor)
 
 
 def board_body(board: Board, role: str) -> dict:
-    return {"id": board.id, "title": board.title, "color": board.color, "role": role, "created_at": board.created_at}
+    return {"id": board.id, "title": board.title, "color": board.color, "role": role, "created_at": as_utc(board.created_at)}
 
 
 @blp.get("/boards")

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.exceptions import PreconditionFailed
 
-from ..access import column_of, get_board_or_404, get_card_or_404, get_column_or_404
+from ..access import as_utc, column_of, get_board_or_404, get_card_or_404, get_column_or_404
 from ..models import Card
 from ..operations import cards as card_operations
 from ..operations.cards import KEEP
@@ -29,7 +29,7 @@ def card_body(card: Card) -> dict:
             "description": card.description, "start_date": card.start_date, "due_date": card.due_date,
             "archived": card.archived_at is not None, "version": card.version,
             "label_ids": [label.id for label in card.labels], "assignee_ids": [user.id for user in card.assignees],
-            "created_at": card.created_at, "updated_at": card.updated_at}
+            "created_at": as_utc(card.created_at), "updated_at": as_utc(card.updated_at)}
 
 
 def etag(card: Card) -> dict:

@@ -1,9 +1,20 @@
 """What the API reads and writes, as marshmallow schemas (the OpenAPI document is built from them)."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from ..models import BOARD_COLORS, TITLE_MAX
 
 MAX_PAGE = 200
+
+
+class Text(fields.String):
+    """A string as a JSON body sends it, refused with U+0000 (PostgreSQL cannot store it),
+    as webapp/security.py refuses it in forms and query strings."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if "\x00" in text:
+            raise ValidationError("Text cannot contain the NUL character (U+0000).")
+        return text
 
 
 class ProblemSchema(Schema):
@@ -18,7 +29,7 @@ class ProblemSchema(Schema):
 
 class PageQuery(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, MAX_PAGE))
-    cursor = fields.String(validate=validate.Length(max=200),
+    cursor = Text(validate=validate.Length(max=200),
                            metadata={"description": "`next_cursor` of the previous page"})
 
 
@@ -41,13 +52,13 @@ class BoardPageSchema(PageSchema):
 
 
 class BoardCreateSchema(Schema):
-    title = fields.String(required=True, validate=validate.Length(max=TITLE_MAX))
-    color = fields.String(load_default="blue", validate=validate.OneOf(BOARD_COLORS))
+    title = Text(required=True, validate=validate.Length(max=TITLE_MAX))
+    color = Text(load_default="blue", validate=validate.OneOf(BOARD_COLORS))
 
 
 class BoardPatchSchema(Schema):
-    title = fields.String(validate=validate.Length(max=TITLE_MAX))
-    color = fields.String(validate=validate.OneOf(BOARD_COLORS))
+    title = Text(validate=validate.Length(max=TITLE_MAX))
+    color = Text(validate=validate.OneOf(BOARD_COLORS))
 
 
 # --- Columns --------------------------------------------------------------------------------
@@ -69,11 +80,11 @@ class ColumnQuery(Schema):
 
 
 class ColumnCreateSchema(Schema):
-    title = fields.String(required=True, validate=validate.Length(max=TITLE_MAX))
+    title = Text(required=True, validate=validate.Length(max=TITLE_MAX))
 
 
 class ColumnPatchSchema(Schema):
-    title = fields.String(validate=validate.Length(max=TITLE_MAX))
+    title = Text(validate=validate.Length(max=TITLE_MAX))
     wip_limit = fields.Integer(allow_none=True, validate=validate.Range(0, 999),
                                metadata={"description": "null or 0: no limit"})
 
@@ -106,23 +117,23 @@ class CardPageSchema(PageSchema):
 
 
 class CardQuery(PageQuery):
-    q = fields.String(validate=validate.Length(max=200), metadata={"description": "Words in the title or description"})
+    q = Text(validate=validate.Length(max=200), metadata={"description": "Words in the title or description"})
     label = fields.List(fields.Integer(validate=validate.Range(1, 2**31 - 1)),
                         metadata={"description": "Cards with any of these labels"})
     assignee = fields.List(fields.Integer(validate=validate.Range(1, 2**31 - 1)),
                            metadata={"description": "Cards assigned to any of these people"})
-    due = fields.String(validate=validate.OneOf(["overdue", "week", "none"]))
+    due = Text(validate=validate.OneOf(["overdue", "week", "none"]))
     archived = fields.Boolean(load_default=False, metadata={"description": "The board's archived cards instead"})
 
 
 class CardCreateSchema(Schema):
     column_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
-    title = fields.String(required=True, validate=validate.Length(max=TITLE_MAX))
+    title = Text(required=True, validate=validate.Length(max=TITLE_MAX))
 
 
 class CardPatchSchema(Schema):
-    title = fields.String(validate=validate.Length(max=TITLE_MAX))
-    description = fields.String()
+    title = Text(validate=validate.Length(max=TITLE_MAX))
+    description = Text()
     start_date = fields.Date(allow_none=True)
     due_date = fields.Date(allow_none=True)
 
