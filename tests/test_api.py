@@ -366,3 +366,97 @@ def test_the_openapi_document_and_the_docs_page(app):
     assert "vendor/swagger-ui/swagger-ui-bundle.js" in html and "api-docs.js" in html
     assert f'data-spec-url="{API}/openapi.json"' in html
     assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+
+
+# --- Labels, assignees, checklists, comments, members, invitations, activity -----------------
+
+def test_labels_on_the_board_and_on_a_card(app, ada_api, ada):
+    base = f"/boards/{ada.board.id}"
+    bug = ada_api.call("POST", f"{base}/labels", json={"name": "Bug", "color": "red"}).get_json()
+    assert (bug["name"], bug["color"]) == ("Bug", "red")
+    assert_problem(ada_api.call("POST", f"{base}/labels", json={"name": "Bug", "color": "blue"}), 422)
+    assert_problem(ada_api.call("POST", f"{base}/labels", json={"name": "X", "color": "plaid"}), 422)
+    card = f"{base}/cards/{ada.board.cards['One']}"
+    assert ada_api.call("PUT", f"{card}/labels", json={"label_ids": [bug["id"]]}).get_json()["label_ids"] == [bug["id"]]
+    assert [c["title"] for c in ada_api.get(f"{base}/cards?label={bug['id']}").get_json()["items"]] == ["One"]
+    body = assert_problem(ada_api.call("PUT", f"{card}/labels", json={"label_ids": [999]}), 422)
+    assert "label_ids" in body["errors"]
+    renamed = ada_api.call("PATCH", f"{base}/labels/{bug['id']}", json={"name": "Defect"}).get_json()
+    assert (renamed["name"], renamed["color"]) == ("Defect", "red")
+    assert ada_api.call("DELETE", f"{base}/labels/{bug['id']}").status_code == 204
+    assert ada_api.get(card).get_json()["label_ids"] == []
+
+
+def test_assignees_are_members_of_the_board(app, ada_api, ada, bob):
+    card = f"/boards/{ada.board.id}/cards/{ada.board.cards['One']}"
+    with app.app_context():
+        bob_id = db.session.scalar(db.select(User.id).where(User.email == "bob@example.com"))
+    assert_problem(ada_api.call("PUT", f"{card}/assignees", json={"user_ids": [bob_id]}), 422)
+    join(app, ada.board.id, "bob@example.com", "editor")
+    assert ada_api.call("PUT", f"{card}/assignees", json={"user_ids": [bob_id]}).get_json()["assignee_ids"] == [bob_id]
+    assert ada_api.get(f"{card}/assignees").get_json()["items"] == [{"id": bob_id, "name": "Bob"}]
+
+
+def test_checklist_items(app, ada_api, ada):
+    checklist = f"/boards/{ada.board.id}/cards/{ada.board.cards['One']}/checklist"
+    item = ada_api.call("POST", checklist, json={"text": "Draft"}).get_json()
+    ada_api.call("POST", checklist, json={"text": "Review"})
+    assert ada_api.call("PATCH", f"{checklist}/{item['id']}", json={"done": True}).get_json()["done"] is True
+    assert [(i["text"], i["done"]) for i in ada_api.get(checklist).get_json()["items"]] == [("Draft", True),
+                                                                                         ("Review", False)]
+    assert_problem(ada_api.call("POST", checklist, json={"text": "  "}), 422)
+    assert ada_api.call("DELETE", f"{checklist}/{item['id']}").status_code == 204
+    assert_problem(ada_api.call("PATCH", f"{checklist}/{item['id']}", json={"done": False}), 404)
+
+
+def test_comments_only_their_author_edits(app, ada_api, ada, bob):
+    comments = f"/boards/{ada.board.id}/cards/{ada.board.cards['One']}/comments"
+    comment = ada_api.call("POST", comments, json={"body": "First!"}).get_json()
+    assert comment["author"]["name"] == "Ada"
+    edited = ada_api.call("PATCH", f"{comments}/{comment['id']}", json={"body": "First, edited"}).get_json()
+    assert edited["body"] == "First, edited" and edited["edited_at"]
+    join(app, ada.board.id, "bob@example.com", "editor")
+    bob_api = ApiClient(app, issue_token(app, "bob@example.com"))
+    assert_problem(bob_api.call("PATCH", f"{comments}/{comment['id']}", json={"body": "Hijacked"}), 403)
+    assert_problem(bob_api.call("DELETE", f"{comments}/{comment['id']}"), 403)
+    assert [c["body"] for c in bob_api.get(comments).get_json()["items"]] == ["First, edited"]
+    assert ada_api.call("DELETE", f"{comments}/{comment['id']}").status_code == 204
+    assert ada_api.get(comments).get_json()["items"] == []
+
+
+def test_members_and_invitations(app, ada_api, ada, bob):
+    base = f"/boards/{ada.board.id}"
+    join(app, ada.board.id, "bob@example.com", "viewer")
+    members = ada_api.get(f"{base}/members").get_json()["items"]
+    assert [(m["user"]["name"], m["role"]) for m in members] == [("Ada", "owner"), ("Bob", "viewer")]
+    bob_member = members[1]["id"]
+    assert ada_api.call("PATCH", f"{base}/members/{bob_member}", json={"role": "editor"}).get_json()["role"] == "editor"
+    assert_problem(ada_api.call("PATCH", f"{base}/members/{members[0]['id']}", json={"role": "viewer"}), 409)
+    assert_problem(ada_api.call("PATCH", f"{base}/members/{bob_member}", json={"role": "king"}), 422)
+    bob_api = ApiClient(app, issue_token(app, "bob@example.com"))
+    assert_problem(bob_api.get(f"{base}/invitations"), 403)  # an editor, not an owner
+    invitation = ada_api.call("POST", f"{base}/invitations", json={"email": "Cleo@Example.com", "role": "viewer"})
+    assert invitation.status_code == 201 and invitation.get_json()["email"] == "cleo@example.com"
+    assert_problem(ada_api.call("POST", f"{base}/invitations", json={"email": "bob@example.com"}), 422)
+    pending = ada_api.get(f"{base}/invitations").get_json()["items"]
+    assert [i["email"] for i in pending] == ["cleo@example.com"]
+    assert ada_api.call("DELETE", f"{base}/invitations/{pending[0]['id']}").status_code == 204
+    assert ada_api.get(f"{base}/invitations").get_json()["items"] == []
+    assert ada_api.call("DELETE", f"{base}/members/{bob_member}").status_code == 204
+    assert_problem(bob_api.get(base), 404)
+
+
+def test_activity_newest_first_walks_every_entry_once(app, ada_api, ada):
+    base = f"/boards/{ada.board.id}"
+    for number in range(5):
+        ada_api.call("POST", f"{base}/columns", json={"title": f"Column {number}"})
+    seen, cursor = [], None
+    while True:
+        body = ada_api.get(f"{base}/activity?limit=2" + (f"&cursor={cursor}" if cursor else "")).get_json()
+        seen += body["items"]
+        cursor = body["next_cursor"]
+        if cursor is None:
+            break
+    assert [entry["details"]["column"] for entry in seen] == [f"Column {n}" for n in reversed(range(5))]
+    assert {entry["verb"] for entry in seen} == {"column.created"} and seen[0]["actor"]["name"] == "Ada"
+    assert len({entry["id"] for entry in seen}) == 5

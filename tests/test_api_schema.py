@@ -11,19 +11,29 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
 
 from tests.conftest import app_config, fresh_app, make_board, make_user
 from tests.test_api import issue_token
+from webapp.extensions import db
+from webapp.models import ChecklistItem, Comment, Label
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory):
-    """An app with Ada's board "Roadmap" and a write token of hers."""
+    """An app with Ada's board "Roadmap" (a label, a checklist item, a comment) and a write token of hers."""
     tmp_path = tmp_path_factory.mktemp("schema")
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'schema.db'}"
     for app in fresh_app(app_config(url, tmp_path)):
         with app.app_context():
-            board = make_board(make_user("Ada"))
-            ids = {"board_id": board.id, "column_id": board.columns[0].id, "card_id": board.columns[0].cards[0].id}
+            ada = make_user("Ada")
+            board = make_board(ada)
+            card = board.columns[0].cards[0]
+            label = Label(board_id=board.id, name="Bug", color="red")
+            item = ChecklistItem(card_id=card.id, text="Draft", position="m")
+            comment = Comment(card_id=card.id, author_id=ada.id, body="Hello")
+            db.session.add_all([label, item, comment])
+            db.session.commit()
+            ids = {"board_id": board.id, "column_id": board.columns[0].id, "card_id": card.id, "label_id": label.id,
+                   "item_id": item.id, "comment_id": comment.id, "member_id": board.members[0].id}
         yield app, ids, issue_token(app, "ada@example.com")
 
 

@@ -24,12 +24,14 @@ def decode_cursor(cursor: str) -> int:
     raise Invalid({"cursor": "Use the next_cursor of a page this list gave."})
 
 
-def page(statement: Select, id_column, args: dict) -> tuple[list, str | None]:
+def page(statement: Select, id_column, args: dict, *, newest_first: bool = False) -> tuple[list, str | None]:
     """Rows of `statement` in id order after `args["cursor"]`, at most `args["limit"]`, and the next cursor."""
     limit = args["limit"]
     if args.get("cursor"):
-        statement = statement.where(id_column > decode_cursor(args["cursor"]))
-    rows = db.session.execute(statement.order_by(id_column).limit(limit + 1)).unique().all()
+        after = decode_cursor(args["cursor"])
+        statement = statement.where(id_column < after if newest_first else id_column > after)
+    order = id_column.desc() if newest_first else id_column
+    rows = db.session.execute(statement.order_by(order).limit(limit + 1)).unique().all()
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, encode_cursor(_id(rows[-1])) if more else None

@@ -140,3 +140,129 @@ class CardPatchSchema(Schema):
 
 class CardMoveSchema(PositionSchema):
     column_id = fields.Integer(required=True, validate=validate.Range(1, 2**31 - 1))
+
+
+# --- Labels and assignees -------------------------------------------------------------------
+
+class LabelSchema(Schema):
+    id = fields.Integer()
+    board_id = fields.Integer()
+    name = fields.String()
+    color = fields.String()
+
+
+class LabelListSchema(Schema):
+    items = fields.List(fields.Nested(LabelSchema))
+
+
+class LabelCreateSchema(Schema):
+    name = Text(load_default="", validate=validate.Length(max=200))
+    color = Text(required=True, validate=validate.Length(max=20))
+
+
+class LabelPatchSchema(Schema):
+    name = Text(validate=validate.Length(max=200))
+    color = Text(validate=validate.Length(max=20))
+
+
+ID = fields.Integer(validate=validate.Range(1, 2**31 - 1))
+
+
+class CardLabelsSchema(Schema):
+    label_ids = fields.List(ID, required=True, validate=validate.Length(max=200))
+
+
+class CardAssigneesSchema(Schema):
+    user_ids = fields.List(ID, required=True, validate=validate.Length(max=200))
+
+
+class PersonSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class PersonListSchema(Schema):
+    items = fields.List(fields.Nested(PersonSchema))
+
+
+# --- Checklists and comments ----------------------------------------------------------------
+
+class ChecklistItemSchema(Schema):
+    id = fields.Integer()
+    card_id = fields.Integer()
+    text = fields.String()
+    done = fields.Boolean()
+
+
+class ChecklistSchema(Schema):
+    items = fields.List(fields.Nested(ChecklistItemSchema))
+
+
+class ChecklistItemCreateSchema(Schema):
+    text = Text(required=True, validate=validate.Length(max=TITLE_MAX))
+
+
+class ChecklistItemPatchSchema(Schema):
+    done = fields.Boolean(required=True)
+
+
+class CommentSchema(Schema):
+    id = fields.Integer()
+    card_id = fields.Integer()
+    author = fields.Nested(PersonSchema, allow_none=True)
+    body = fields.String()
+    created_at = fields.DateTime()
+    edited_at = fields.DateTime(allow_none=True)
+
+
+class CommentPageSchema(PageSchema):
+    items = fields.List(fields.Nested(CommentSchema))
+
+
+class CommentWriteSchema(Schema):
+    body = Text(required=True, validate=validate.Length(max=20_000))
+
+
+# --- Members, invitations, activity ---------------------------------------------------------
+
+class MemberSchema(Schema):
+    id = fields.Integer()
+    user = fields.Nested(PersonSchema)
+    role = fields.String()
+
+
+class MemberListSchema(Schema):
+    items = fields.List(fields.Nested(MemberSchema))
+
+
+class RoleSchema(Schema):
+    role = Text(required=True, validate=validate.Length(max=10))
+
+
+class InvitationSchema(Schema):
+    id = fields.Integer()
+    email = fields.String()
+    role = fields.String()
+    created_at = fields.DateTime()
+
+
+class InvitationListSchema(Schema):
+    items = fields.List(fields.Nested(InvitationSchema))
+
+
+class InvitationCreateSchema(Schema):
+    email = Text(required=True, validate=validate.Length(max=254))
+    role = Text(load_default="editor", validate=validate.Length(max=10))
+
+
+class ActivitySchema(Schema):
+    id = fields.Integer()
+    verb = fields.String()
+    card_id = fields.Integer(allow_none=True)
+    actor = fields.Nested(PersonSchema, allow_none=True)
+    details = fields.Dict()
+    created_at = fields.DateTime()
+
+
+class ActivityPageSchema(PageSchema):
+    items = fields.List(fields.Nested(ActivitySchema))
