@@ -1,5 +1,6 @@
 """The REST API, /api/v1: who may call it, what it answers, and that its changes are the pages' changes."""
 import asyncio
+import io
 import os
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
@@ -460,3 +461,37 @@ def test_activity_newest_first_walks_every_entry_once(app, ada_api, ada):
     assert [entry["details"]["column"] for entry in seen] == [f"Column {n}" for n in reversed(range(5))]
     assert {entry["verb"] for entry in seen} == {"column.created"} and seen[0]["actor"]["name"] == "Ada"
     assert len({entry["id"] for entry in seen}) == 5
+
+
+def test_attachments_upload_download_and_remove(app, ada_api, ada, bob):
+    attachments = f"/boards/{ada.board.id}/cards/{ada.board.cards['One']}/attachments"
+    response = ada_api.call("POST", attachments, content_type="multipart/form-data",
+                            data={"files": [(io.BytesIO(b"<script>alert(1)</script>"), "notes.html"),
+                                            (io.BytesIO(b"plain words"), "notes.txt")]})
+    assert response.status_code == 201, response.get_data(as_text=True)
+    html_file, text_file = response.get_json()["items"]
+    assert (html_file["filename"], text_file["size"]) == ("notes.html", 11)
+    download = ada_api.client.get(html_file["download_url"], headers=ada_api.headers)
+    assert download.status_code == 200 and download.data == b"<script>alert(1)</script>"
+    assert not download.content_type.startswith("text/html")  # never a page of ours
+    assert download.headers["Content-Disposition"].startswith("attachment")
+    assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert "sandbox" in download.headers["Content-Security-Policy"]
+    assert "private" in download.headers["Cache-Control"]
+    assert [a["filename"] for a in ada_api.get(attachments).get_json()["items"]] == ["notes.html", "notes.txt"]
+    assert_problem(ada_api.call("POST", attachments, content_type="multipart/form-data", data={}), 422)
+    join(app, ada.board.id, "bob@example.com", "viewer")
+    bob_api = ApiClient(app, issue_token(app, "bob@example.com"))
+    assert bob_api.client.get(text_file["download_url"], headers=bob_api.headers).data == b"plain words"
+    assert_problem(bob_api.call("DELETE", text_file["download_url"].removeprefix(API)), 403)
+    assert ada_api.call("DELETE", text_file["download_url"].removeprefix(API)).status_code == 204
+    assert_problem(ada_api.client.get(text_file["download_url"], headers=ada_api.headers), 404)
+
+
+def test_an_upload_past_the_size_allowed_is_413(app, ada_api, ada):
+    app.config["MAX_ATTACHMENT_SIZE"] = 10
+    attachments = f"/boards/{ada.board.id}/cards/{ada.board.cards['One']}/attachments"
+    response = ada_api.call("POST", attachments, content_type="multipart/form-data",
+                            data={"files": [(io.BytesIO(b"x" * 100), "big.bin")]})
+    assert_problem(response, 413)
+    assert ada_api.get(attachments).get_json()["items"] == []

@@ -44,9 +44,9 @@ def init_app(app) -> None:
     })
     api = CorkboardApi(app)  # one per app: each keeps its own OpenAPI document
     api.spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    from . import activity, assignees, boards, cards, checklists, columns, comments, docs, labels, members
+    from . import activity, assignees, attachments, boards, cards, checklists, columns, comments, docs, labels, members
     for blueprint in (boards.blp, columns.blp, cards.blp, labels.blp, assignees.blp, checklists.blp, comments.blp,
-                      members.blp, activity.blp):
+                      attachments.blp, members.blp, activity.blp):
         csrf.exempt(blueprint)
         api.register_blueprint(blueprint, url_prefix=PREFIX)
     app.register_blueprint(docs.bp)

@@ -1,4 +1,5 @@
 """What the API reads and writes, as marshmallow schemas (the OpenAPI document is built from them)."""
+from flask_smorest.fields import Upload
 from marshmallow import Schema, ValidationError, fields, validate
 
 from ..models import BOARD_COLORS, TITLE_MAX
@@ -266,3 +267,24 @@ class ActivitySchema(Schema):
 
 class ActivityPageSchema(PageSchema):
     items = fields.List(fields.Nested(ActivitySchema))
+
+
+# --- Attachments ----------------------------------------------------------------------------
+
+class AttachmentSchema(Schema):
+    id = fields.Integer()
+    card_id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    is_image = fields.Boolean()
+    created_at = fields.DateTime()
+    download_url = fields.String()
+
+
+class AttachmentListSchema(Schema):
+    items = fields.List(fields.Nested(AttachmentSchema))
+
+
+class UploadSchema(Schema):
+    files = fields.List(Upload(), required=True, metadata={"description": "One or more files"})
