@@ -192,7 +192,9 @@ def test_the_loaded_board_shows_in_order_on_its_page(app, ada):
     page = ada.get(f"/boards/{board_id}").get_data(as_text=True)
     assert page.index("Write the post") < page.index("=SUM(A1:A2)")
     assert "Shelved" not in page and "Archived one" not in page
-    assert ada.get(f"/boards/{board_id}/activity").status_code == 200
+    activity = ada.get(f"/boards/{board_id}/activity")
+    assert activity.status_code == 200
+    assert "imported this board with 4 cards" in activity.get_data(as_text=True)
 
 
 # --- loader rules ---------------------------------------------------------------------------------

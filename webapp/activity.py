@@ -17,6 +17,7 @@ from .security import id_arg
 # How each verb reads: "{actor} moved “Fix login” from Doing to Done". Values are escaped.
 PHRASES = {
     "board.created": "created this board",
+    "board.imported": "imported this board with {cards} cards",
     "board.renamed": "renamed the board to {title}",
     "board.recolored": "made the board {color}",
     "column.created": "added the column {column}",
