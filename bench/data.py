@@ -16,14 +16,15 @@ Each figure is the best of --runs (every load writes a new board). The last line
     data import_trello_5000_s=<n> export_5000_s=<n> api_cards_rps=<n> api_move_rps=<n> load_5000_s=<n>
 
 import_trello_5000_s is a 5,000-card Trello export parsed, converted and loaded
-(tests/fixtures/trello.py, time_trello_import); the API figures print as n/a until they are
-wired in (see TRELLO_AND_API below).
+(tests/fixtures/trello.py, time_trello_import); api_cards_rps and api_move_rps come from
+bench/api.py (a 1,000-card board through the API with a token, wrk c50; n/a if it fails).
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -112,11 +113,17 @@ def main() -> int:
               f"runs={args.runs} load_s={[round(x, 3) for x in loads]} export_s={[round(x, 3) for x in exports]} "
               f"json_bytes={size}")
 
-    # TRELLO_AND_API: the Trello import, and the REST API figures (api_cards_rps, api_move_rps),
-    # which print as n/a until they are measured here.
+    # TRELLO_AND_API: the Trello import, and the REST API figures (api_cards_rps, api_move_rps):
+    # bench/api.py in its own process (its own server and database), a 1,000-card board, c50.
     from tests.fixtures.trello import time_trello_import
     import_trello = f"{time_trello_import(args.cards, args.runs, args.database_url):.3f}"
     api_cards = api_move = "n/a"
+    measured = subprocess.run([sys.executable, str(ROOT / "bench" / "api.py")], capture_output=True, text=True)
+    figures = dict(part.split("=") for part in (measured.stdout.strip().splitlines() or [""])[-1].split()[1:])
+    if {"cards_rps", "move_rps"} <= set(figures):
+        api_cards, api_move = figures["cards_rps"], figures["move_rps"]
+    if measured.returncode:  # non-2xx answers or timeouts: the figures are printed, but say so
+        print(f"bench/api.py: {measured.stderr.strip()[-500:]}", file=sys.stderr)
     print(f"data import_trello_5000_s={import_trello} export_5000_s={min(exports):.3f} api_cards_rps={api_cards} "
           f"api_move_rps={api_move} load_5000_s={min(loads):.3f}")
     return 0
