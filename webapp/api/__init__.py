@@ -39,7 +39,7 @@ def init_app(app) -> None:
     app.config.setdefault("OPENAPI_JSON_PATH", "openapi.json")
     app.config.setdefault("API_SPEC_OPTIONS", {
         "security": [{"bearer": []}],
-        "info": {"description": "Corkboard's boards, columns and cards. Authenticate with a personal access "
+        "info": {"description": "Corkboard's boards and everything on them. Authenticate with a personal access "
                                "token (`Authorization: Bearer cb_…`, made on your account's Access tokens page)."},
     })
     api = CorkboardApi(app)  # one per app: each keeps its own OpenAPI document

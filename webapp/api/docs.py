@@ -1,4 +1,5 @@
-"""/api/v1/docs: the OpenAPI document in Swagger UI, copied from npm at set-up (static/vendor/swagger-ui/).
+"""/api/v1/docs: the OpenAPI document in Swagger UI (swagger-ui-dist, pinned in package.json,
+copied into static/vendor/swagger-ui/ at set-up by the Makefile).
 
 The page runs no inline script (the CSP allows none): static/api-docs.js starts the viewer,
 reading the document's address from the page.
