@@ -69,6 +69,7 @@ TIMEOUT = 5.0  # seconds, each attempt; a hanging receiver holds the sender no l
 RETRY_DELAYS = (10, 60, 300, 1800, 7200)
 # A delivery being sent by a process that died is sent again after this long.
 SENDING_LEASE = timedelta(seconds=120)
+MAX_FAILURES = 5  # the sender stops after this many failures in a row to reach the database
 IDLE_WAKE = 60.0  # seconds: the sender looks for due deliveries at least this often while any wait
 USER_AGENT = "Corkboard-Webhooks/1"
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -212,14 +213,19 @@ class Sender:
                 self._thread.start()
 
     def _run(self) -> None:
+        failures = 0
         while True:
             self._wakeup.clear()
             try:
                 with self.app.app_context():
                     wait = self.send_due()
+                failures = 0
             except Exception:
-                log.exception("The webhook sender stumbled; it tries again shortly")
-                wait = 5.0
+                # The database is away: try a few times, then stop until the next change wakes it,
+                # rather than spin for as long as the process lives.
+                failures += 1
+                log.exception("The webhook sender could not reach its deliveries (%s in a row)", failures)
+                wait = None if failures >= MAX_FAILURES else 2.0 ** failures
             if wait is None:
                 with self._lock:
                     if not self._wakeup.is_set():
@@ -284,6 +290,9 @@ def requeue_abandoned() -> None:
 def send(delivery_id: int) -> None:
     """One attempt at a claimed delivery, and its outcome logged."""
     delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is None:  # its hook was deleted since
+        db.session.rollback()
+        return
     hook = delivery.webhook
     config = current_app.config
     outcome = attempt(hook.url, headers_for(delivery.id, delivery.event, hook.secret, delivery.payload),
