@@ -20,7 +20,7 @@ RETRY_DELAYS = (0.3, 0.6)
 
 class Receiver:
     """An HTTP server on a free loopback port that records every POST. Paths choose the answer:
-    /ok → 200, /fail → 500, /slow → 200 after 1 s, /hang → 200 after 3 s."""
+    /ok → 200, /fail → 500, /moved → 302 to /ok, /slow → 200 after 1 s, /hang → 200 after 3 s."""
 
     def __init__(self):
         self.received: list[dict] = []
@@ -35,9 +35,11 @@ class Receiver:
                                               "at": time.monotonic()})
                 delay = {"/slow": 1.0, "/hang": 3.0}.get(self.path, 0)
                 time.sleep(delay)
-                status = 500 if self.path == "/fail" else 200
+                status = {"/fail": 500, "/moved": 302}.get(self.path, 200)
                 answer = b"oops\x00\x07 broke" if status == 500 else b"thanks"
                 self.send_response(status)
+                if status == 302:
+                    self.send_header("Location", "/ok")
                 self.send_header("Content-Length", str(len(answer)))
                 self.end_headers()
                 self.wfile.write(answer)
@@ -312,3 +314,25 @@ def test_a_bad_url_is_an_inline_error(app, ada):
         response = ada.form("POST", f"{ada.board.url}/webhooks", {"url": url, "all_events": "y"})
         assert response.status_code == 422, url
         assert "field-error" in response.get_data(as_text=True)
+
+
+def test_a_redirect_is_not_followed(app, ada, receiver):
+    add_hook(ada, receiver.url("/moved"))
+    ada.form("POST", f"{ada.board.column_url('Doing')}/cards", {"title": "Ship it"})
+    receiver.wait_for(1)
+    wait_until(lambda: deliveries(app)[0].attempts == 1 and deliveries(app)[0].status == "queued")
+    assert [r["path"] for r in receiver.received] == ["/moved"]  # never to where it pointed
+    assert deliveries(app)[0].last_status_code == 302
+
+
+def test_a_change_is_saved_when_queueing_its_webhooks_fails(app, ada, receiver, monkeypatch, caplog):
+    add_hook(ada, receiver.url())
+
+    def broken(*args):
+        raise RuntimeError("the queue is away")
+    monkeypatch.setattr(webhooks, "_queue", broken)
+    response = ada.form("POST", f"{ada.board.column_url('Doing')}/cards", {"title": "Saved anyway"})
+    assert response.status_code == 303
+    assert "Saved anyway" in ada.get(ada.board.url).get_data(as_text=True)
+    assert "Could not queue the webhooks" in caplog.text
+    assert deliveries(app) == []

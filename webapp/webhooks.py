@@ -220,11 +220,15 @@ class Sender:
                 with self.app.app_context():
                     wait = self.send_due()
                 failures = 0
-            except Exception:
+            except Exception as failure:
                 # The database is away: try a few times, then stop until the next change wakes it,
                 # rather than spin for as long as the process lives.
                 failures += 1
-                log.exception("The webhook sender could not reach its deliveries (%s in a row)", failures)
+                if failures == 1:
+                    log.exception("The webhook sender could not reach its deliveries")
+                else:
+                    log.warning("The webhook sender could not reach its deliveries (%s in a row): %s",
+                                failures, str(failure).splitlines()[0] if str(failure) else type(failure).__name__)
                 wait = None if failures >= MAX_FAILURES else 2.0 ** failures
             if wait is None:
                 with self._lock:
