@@ -336,3 +336,13 @@ def test_a_change_is_saved_when_queueing_its_webhooks_fails(app, ada, receiver, 
     assert "Saved anyway" in ada.get(ada.board.url).get_data(as_text=True)
     assert "Could not queue the webhooks" in caplog.text
     assert deliveries(app) == []
+
+
+def test_every_activity_verb_can_be_picked():
+    """A verb the board operations record but the page does not offer could never be chosen alone."""
+    import re
+    from pathlib import Path
+    source = "".join(path.read_text() for path in (Path(webhooks.__file__).parent / "operations").glob("*.py"))
+    verbs = set(re.findall(r'"((?:board|card|column|checklist|comment|label|member|invitation|attachment)\.[a-z_]+)"',
+                           source))
+    assert verbs and verbs <= set(webhooks.EVENTS), verbs - set(webhooks.EVENTS)
