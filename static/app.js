@@ -383,7 +383,9 @@
       link.textContent = lane.querySelector(".column-title").textContent.trim();
       nav.appendChild(link);
     });
-    markLane(columns);
+    // Where the lanes are is known once the page is laid out: asking now would lay out every
+    // card before the page has even loaded.
+    requestAnimationFrame(function () { markLane(columns); });
   }
   function markLane(columns) {
     var nav = document.getElementById("lane-jump");

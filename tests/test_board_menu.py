@@ -20,6 +20,7 @@ def menu(html: str) -> str:
 def test_the_owner_renames_exports_and_deletes_from_the_menu(ada):
     items = menu(ada.get(ada.board.url).get_data(as_text=True))
     assert "Rename board" in items and "Delete board" in items
+    assert f'href="{ada.board.url}/webhooks"' in items
     for kind in ("json", "zip", "csv"):
         assert f'href="{ada.board.url}/export.{kind}" class="menu-item" download' in items
     assert 'href="/account/feeds"' in items
@@ -29,7 +30,7 @@ def test_a_viewer_exports_but_neither_renames_nor_deletes(app, ada, bob):
     join(app, ada.board.id, "bob@example.com", "viewer")
     items = menu(bob.get(ada.board.url).get_data(as_text=True))
     assert "Export as JSON" in items and "Export cards as CSV" in items
-    assert "Rename board" not in items and "Delete board" not in items
+    assert "Rename board" not in items and "Delete board" not in items and "Webhooks" not in items
     exported = bob.get(f"{ada.board.url}/export.json")  # the link works for them
     assert exported.status_code == 200 and exported.json["board"]["title"] == "Roadmap"
 

@@ -18,7 +18,7 @@ ICONS = (
     "archive", "arrow-left", "arrow-right", "calendar", "clock", "columns-3", "copy", "download", "ellipsis",
     "file", "grip-vertical", "history", "keyboard", "log-out", "menu", "message-circle", "monitor",
     "moon", "pencil", "plus", "search", "settings", "square-kanban", "square-check-big", "sun",
-    "tag", "text", "trash-2", "upload", "user", "user-plus", "users", "x",
+    "tag", "text", "trash-2", "upload", "user", "user-plus", "users", "webhook", "x",
 )
 
 _SVG = re.compile(r"<svg[^>]*>(.*)</svg>", re.S)
