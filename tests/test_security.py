@@ -56,8 +56,14 @@ def member(app, ada, name, role):
     return UserClient(app, f"{name.lower()}@example.com")
 
 
+def page_rules(app):
+    """Every rule but the REST API's: it answers 401 with a bearer challenge, not a login page,
+    and a forgery 403 as problem+json (tests/test_api.py checks those)."""
+    return [rule for rule in app.url_map.iter_rules() if not rule.rule.startswith("/api/")]
+
+
 def board_routes(app):
-    for rule in app.url_map.iter_rules():
+    for rule in page_rules(app):
         if "board_id" in rule.arguments and rule.endpoint not in PUBLIC:
             for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
                 yield rule, method
@@ -97,7 +103,7 @@ def test_every_board_route_needs_login(app, ada):
 
 def test_every_non_public_endpoint_needs_login(app, ada):
     anonymous = app.test_client()
-    for rule in app.url_map.iter_rules():
+    for rule in page_rules(app):
         if rule.endpoint in PUBLIC or "GET" not in rule.methods:
             continue
         url = build(rule, ada.board)
@@ -106,7 +112,7 @@ def test_every_non_public_endpoint_needs_login(app, ada):
 
 @pytest.mark.parametrize("with_htmx", [True, False])
 def test_every_mutation_without_csrf_token_is_400(app, ada, with_htmx):
-    for rule in app.url_map.iter_rules():
+    for rule in page_rules(app):
         for method in sorted(rule.methods & MUTATIONS):
             url = build(rule, ada.board)
             headers = {"HX-Request": "true"} if with_htmx else {}
@@ -283,7 +289,7 @@ def test_no_page_or_fragment_needs_what_the_policy_forbids(app, ada):
     """Every GET a member can make, as a page and as a fragment, and the error fragment: no inline
     script, event handler, style or javascript: URL, which the Content-Security-Policy would block."""
     checked = 0
-    for rule in app.url_map.iter_rules():
+    for rule in page_rules(app):
         if "GET" not in rule.methods or rule.endpoint in ("static", "attachments.download", "attachments.thumbnail"):
             continue
         url = build(rule, ada.board)
