@@ -78,9 +78,15 @@ def receiver():
 
 @pytest.fixture
 def app(tmp_path):
+    """On PostgreSQL every test's tables live in one database: a sender still waiting to retry
+    after its test would send the next test's deliveries, so each test's sender stops with it."""
     url = os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.db'}"
-    yield from fresh_app(app_config(url, tmp_path, WEBHOOKS_ALLOW_PRIVATE=True, WEBHOOK_RETRY_DELAYS=RETRY_DELAYS,
-                                    WEBHOOK_TIMEOUT=5.0))
+    for app in fresh_app(app_config(url, tmp_path, WEBHOOKS_ALLOW_PRIVATE=True, WEBHOOK_RETRY_DELAYS=RETRY_DELAYS,
+                                    WEBHOOK_TIMEOUT=5.0)):
+        yield app
+        sender = app.extensions.get("webhook_sender")
+        if sender is not None:
+            sender.stop()
 
 
 def add_hook(ada, url, events=None):
@@ -346,3 +352,14 @@ def test_every_activity_verb_can_be_picked():
     verbs = set(re.findall(r'"((?:board|card|column|checklist|comment|label|member|invitation|attachment)\.[a-z_]+)"',
                            source))
     assert verbs and verbs <= set(webhooks.EVENTS), verbs - set(webhooks.EVENTS)
+
+
+def test_a_stopped_sender_sends_no_more(app, ada, receiver):
+    add_hook(ada, receiver.url())
+    sender = webhooks.sender_for(app)
+    sender.stop()
+    ada.hx("POST", f"{ada.board.url}/columns/{ada.board.columns['To do']}/cards", {"title": "After the stop"})
+    time.sleep(0.5)
+    assert receiver.received == []
+    with app.app_context():
+        assert {d.status for d in deliveries(app)} == {"queued"}  # kept for a sender that runs

@@ -204,17 +204,30 @@ class Sender:
         self._lock = threading.Lock()
         self._wakeup = threading.Event()
         self._thread: threading.Thread | None = None
+        self._stopped = False
 
     def wake(self) -> None:
         with self._lock:
+            if self._stopped:
+                return
             self._wakeup.set()
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="webhook-sender", daemon=True)
                 self._thread.start()
 
+    def stop(self, timeout: float = 5.0) -> None:
+        """No more sending from this app (its database is going away): the thread ends at its
+        next look, and a delivery it is sending is finished first."""
+        with self._lock:
+            self._stopped = True
+            self._wakeup.set()
+            thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
     def _run(self) -> None:
         failures = 0
-        while True:
+        while not self._stopped:
             self._wakeup.clear()
             try:
                 with self.app.app_context():
