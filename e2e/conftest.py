@@ -127,6 +127,8 @@ def _serve(workdir: Path, inbox: Inbox | None, settings: dict) -> Iterator[LiveS
         "DATABASE_URL": f"sqlite:///{workdir / 'e2e.db'}",
         "SECRET_KEY": secrets.token_hex(32),
         "UPLOAD_FOLDER": str(workdir / "uploads"),
+        "IMPORT_FOLDER": str(workdir / "imports"),
+        "JOBS_FOLDER": str(workdir / "jobs"),
         "PYTHONUNBUFFERED": "1",
         # Every test signs up a new account from 127.0.0.1, far more than a person would.
         "RATELIMIT_SIGNUP_PER_CLIENT": "100000 per hour",

@@ -27,6 +27,7 @@ def app_config(url, tmp_path, **extra) -> dict:
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",  # fast in tests only
         "DEV_MAILBOX": False,
         "UPLOAD_FOLDER": str(tmp_path / "uploads"),
+        "JOBS_FOLDER": str(tmp_path / "jobs"),
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": 1,  # nothing listens: a test that sends mail uses the `smtp` fixture
         **extra,
@@ -42,6 +43,7 @@ def fresh_app(config: dict):
         db.session.commit()
         db.create_all()
     yield app
+    app.extensions["jobs"].shutdown()  # an import still writing would outlive its tables
     with app.app_context():
         db.session.remove()
         db.drop_all()

@@ -47,6 +47,24 @@ def boards_of(app, email):
         return db.session.scalars(select(Board.title).where(Board.owner_id == user.id).order_by(Board.id)).all()
 
 
+def finished(client, response, seconds=10.0) -> str:
+    """The import's page once its job is over (the import runs in the background)."""
+    assert response.status_code == 303 and re.search(r"/boards/import/jobs/[\w-]{22}$", response.headers["Location"])
+    deadline = time.monotonic() + seconds
+    while True:
+        page = client.get(response.headers["Location"])
+        html = page.get_data(as_text=True)
+        assert page.status_code == 200
+        if 'hx-trigger="every 500ms"' not in html:
+            return html
+        assert time.monotonic() < deadline, "the import did not finish"
+        time.sleep(0.02)
+
+
+def board_link(html) -> str:
+    return re.search(r'<a href="(/boards/\d+)" role="button">Open the board</a>', html).group(1)
+
+
 def preview_url(response) -> str:
     return re.search(r'action="(/boards/import/csv/[^"]+)"', response.get_data(as_text=True)).group(1)
 
@@ -74,18 +92,18 @@ def test_a_trello_export_lands_on_the_new_board_with_a_summary(ada, grace):
     with ada.app.app_context():
         make_user("Vic Viewer", "vic@example.com")  # has an account, but shares no board with Ada
     response = upload(ada, "trello", json.dumps(full_board().data).encode(), "board.json")
-    assert response.status_code == 303
+    summary = finished(ada, response)
     with ada.app.app_context():
         board = db.session.scalar(select(Board).where(Board.title == "Website relaunch 🚀"))
         assert board.owner.email == "ada@example.com"
         assert {member.user.email: member.role for member in board.members} == {
             "ada@example.com": "owner", "grace@example.com": "editor"}
         assert db.session.scalar(select(func.count()).select_from(Card).where(Card.board_id == board.id)) == 8
-    assert response.headers["Location"].endswith(f"/boards/{board.id}")
-    page = ada.get(response.headers["Location"]).get_data(as_text=True)
-    assert "Imported 4 columns, 8 cards, 6 labels, 5 checklist items, 4 comments." in page
-    assert "Vic Viewer &lt;vic@example.com&gt; is not on any of your boards: not added" in page
-    assert "Write the launch post ✍️" in page
+    assert "Website relaunch 🚀 is ready" in summary
+    assert "Imported 4 columns, 8 cards, 6 labels, 5 checklist items, 4 comments." in summary
+    assert "<li>Vic Viewer &lt;vic@example.com&gt; is not on any of your boards: not added" in summary
+    assert board_link(summary) == f"/boards/{board.id}"
+    assert "Write the launch post ✍️" in ada.get(board_link(summary)).get_data(as_text=True)
 
 
 def test_a_bad_trello_file_is_an_inline_error_and_leaves_nothing(ada):
@@ -133,13 +151,13 @@ def test_a_csv_file_is_previewed_mapped_and_imported(ada, grace, tmp_path):
     assert boards_of(ada.app, "ada@example.com") == ["Roadmap"] and len(list((tmp_path / "imports").iterdir())) == 1
 
     done = ada.form("POST", url, {"title": "Launch plan", **mapping, "map-due_date": ""})  # due dates left out
-    assert done.status_code == 303
+    summary = finished(ada, done)
     with ada.app.app_context():
         board = db.session.scalar(select(Board).where(Board.title == "Launch plan"))
         assert [(column.title, [card.title for card in column.cards]) for column in board.columns] == [
             ("To do", ["Write the post"]), ("Doing", ["Fix the footer"])]
         assert [person.email for person in board.columns[0].cards[0].assignees] == ["grace@example.com"]
-    assert done.headers["Location"].endswith(f"/boards/{board.id}")
+    assert board_link(summary) == f"/boards/{board.id}"
     assert list((tmp_path / "imports").iterdir()) == []  # deleted once imported
     assert ada.form("POST", url, {"title": "Again", **mapping}).status_code == 404
 
@@ -198,7 +216,9 @@ def test_unknown_kinds_are_refused(ada):
 
 
 def test_a_second_user_sees_only_their_own_imports(app, ada, bob):
-    upload(bob, "trello", json.dumps(full_board().data).encode(), "board.json")
+    response = upload(bob, "trello", json.dumps(full_board().data).encode(), "board.json")
+    assert ada.get(response.headers["Location"]).status_code == 404  # the import's page is Bob's too
+    finished(bob, response)
     assert boards_of(app, "bob@example.com") == ["Website relaunch 🚀"]
     assert boards_of(app, "ada@example.com") == ["Roadmap"]
     with app.app_context():

@@ -8,7 +8,7 @@ from sqlalchemy.engine import Engine
 
 from . import compact, config
 from . import mail as mail_module
-from . import live, pagecache, security
+from . import jobs, live, pagecache, security
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .hypermedia import MethodOverrideMiddleware
 from .sessions import CheckedCookieSessions
@@ -47,6 +47,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     pagecache.init_app(app)
     app.session_interface = CheckedCookieSessions()
     live.init_app(app)
+    jobs.init_app(app)
 
     from . import activity, attachments, auth, boards, card_fields, cards, checklists, columns, comments, imports, labels, main, members
     from . import feeds, tokens, webhooks

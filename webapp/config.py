@@ -59,6 +59,12 @@ def from_environment() -> dict:
         "REQUEST_BODY_FOLDER": os.environ.get("REQUEST_BODY_FOLDER"),
         # Where attachments are kept, outside static/; unset means instance/uploads.
         "UPLOAD_FOLDER": os.environ.get("UPLOAD_FOLDER"),
+        # Where an import's CSV file waits for its preview, and background jobs keep their state
+        # (without REDIS_URL); unset means instance/imports and instance/jobs.
+        "IMPORT_FOLDER": os.environ.get("IMPORT_FOLDER"),
+        "JOBS_FOLDER": os.environ.get("JOBS_FOLDER"),
+        # Imports written at once by one process; more wait their turn.
+        "IMPORT_THREADS": int(os.environ.get("IMPORT_THREADS", "2")),
         # The board page stays open for hours: its CSRF token lasts as long as the session.
         "WTF_CSRF_TIME_LIMIT": None,
         "WTF_CSRF_HEADERS": ["X-CSRFToken"],

@@ -6,8 +6,11 @@ headers, changed with a select). The file's text waits for that choice on the se
 under the instance folder named by a random token (never in the page, so it cannot be altered
 between the preview and the import); it is deleted once imported, or after an hour.
 
-Either way the file becomes a board snapshot and `portable.load_board` writes it in one
-transaction: a bad file is an inline error (422) and leaves nothing behind.
+Either way the file becomes a board snapshot, checked while the request lasts, so a bad file is an
+inline error (422) naming its line or key. The board is then written in the background
+(`webapp.jobs`), in one transaction, while the import's own page shows a progress bar, polled by
+HTMX (or refreshed by the browser without JavaScript), and at the end what was imported and what
+was left out. Nobody sees the board before it is complete, and a failure leaves nothing behind.
 """
 import os
 import re
@@ -15,7 +18,7 @@ import secrets
 import time
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -24,10 +27,11 @@ from wtforms import RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import InputRequired
 
-from . import portable
+from . import jobs, portable
 from .access import require_login
 from .extensions import db
 from .forms import TitleField
+from .hypermedia import page_or_partial
 from .importers import ImportFileError, decode_text, keep_members, summary_lines
 from .importers.csv_import import FIELDS, csv_to_snapshot, sniff
 from .importers.trello import load_json, people_directory, trello_to_snapshot
@@ -41,8 +45,6 @@ KINDS = [SelectChoice("trello", "Trello JSON (a board’s “Export as JSON”)"
          SelectChoice("csv", "CSV (one card a row)")]
 PREVIEW_SECONDS = 3600
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{22}$")
-# A flash message is read in a few seconds: the first lines of what was left out, then a count.
-SKIPPED_SHOWN = 5
 
 
 class ImportForm(FlaskForm):
@@ -77,9 +79,8 @@ def upload():
             title = Path(upload.filename or "").stem.replace("_", " ").strip() or "Imported board"
             return show_preview(token, preview, preview["mapping"], PreviewForm(formdata=None, title=title[:200]))
         snapshot, skipped = trello_to_snapshot(load_json(raw), people_directory(collaborators()))
-        return run_import(snapshot, skipped)
+        return start_import(snapshot, skipped)
     except (ImportFileError, portable.SnapshotError) as error:
-        db.session.rollback()
         form.file.errors = [f"{upload.filename or 'The file'}: {error}"]
         return render_template("import.html", form=form), 422
 
@@ -101,9 +102,8 @@ def run_csv(token: str):
         return show_preview(token, preview, mapping, form, status=422)
     try:
         snapshot, skipped = csv_to_snapshot(text, mapping, form.title.data)
-        response = run_import(snapshot, skipped)
+        response = start_import(snapshot, skipped)
     except (ImportFileError, portable.SnapshotError) as error:
-        db.session.rollback()
         return show_preview(token, preview, mapping, form, error=str(error), status=422)
     forget_csv(token)
     return response
@@ -115,18 +115,44 @@ def show_preview(token: str, preview: dict, mapping: dict, form: PreviewForm, er
                            form=form, error=error), status
 
 
-def run_import(snapshot: dict, skipped: list[str]):
-    """Load the snapshot for the current user, commit, and show the new board with what was left out."""
+def start_import(snapshot: dict, skipped: list[str]):
+    """Check the snapshot, then write it for the current user in the background; answer with the
+    import's page. Raises SnapshotError while nothing has started."""
     skipped = keep_members(snapshot, {user.email for user in collaborators()}) + skipped  # people first
-    board, summary = portable.load_board(snapshot, db.session.get(User, current_user.id))
-    db.session.commit()
-    headline, left_out = summary_lines(summary, skipped)
-    flash(headline, "success")
-    if left_out:
-        shown = left_out[:SKIPPED_SHOWN]
-        more = len(left_out) - len(shown)
-        flash("Left out: " + "; ".join(shown) + (f"; and {more} more." if more else "."), "warning")
-    return redirect(url_for("boards.show", board_id=board.id), 303)
+    plan = portable.read_snapshot(snapshot)
+    owner_id = current_user.id
+
+    def write(job: jobs.Job) -> dict:
+        board, summary = portable.write_board(plan, db.session.get(User, owner_id), progress=job.progress)
+        db.session.commit()
+        headline, left_out = summary_lines(summary, skipped)
+        return {"board_id": board.id, "title": board.title, "headline": headline, "left_out": left_out}
+
+    token = secrets.token_urlsafe(16)
+    current_app.extensions["jobs"].start(job_key(token), "import", write)
+    return redirect(url_for("imports.job", token=token), 303)
+
+
+@bp.get("/jobs/<token>")
+def job(token: str):
+    """How far the import got: a progress bar while it runs, then its summary (or its error)."""
+    try:
+        state = current_app.extensions["jobs"].read(job_key(token))
+    except jobs.StoreUnavailable:
+        state = {"state": "unknown", "done": 0, "total": 0}
+    if state is None:
+        abort(404, "No such import: it finished more than a day ago, or was never started.")
+    response = page_or_partial("import_job.html", "partials/import_job.html", job=state, token=token,
+                               running=state["state"] not in jobs.FINISHED)
+    response.cache_control.no_store = True
+    return response
+
+
+def job_key(token: str) -> str:
+    """The job of this user's import; the user id in it keeps imports private."""
+    if not TOKEN.match(token):
+        abort(404, "No such import.")
+    return f"import-{current_user.id}-{token}"
 
 
 def collaborators() -> list[User]:

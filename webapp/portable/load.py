@@ -144,7 +144,7 @@ class _Column:
 
 
 @dataclass
-class _Board:
+class BoardPlan:
     title: str
     color: str
     members: list[tuple[str, str, str]]  # (email, name, role)
@@ -156,7 +156,7 @@ class _Board:
         return sum(len(column.cards) for column in self.columns)
 
 
-def read_snapshot(snapshot) -> _Board:
+def read_snapshot(snapshot) -> BoardPlan:
     """The snapshot, checked and normalised; SnapshotError naming the first thing that is wrong."""
     _object(snapshot, "snapshot")
     if snapshot.get("format") != FORMAT:
@@ -190,7 +190,7 @@ def read_snapshot(snapshot) -> _Board:
                        label_color if label_color in LABEL_COLORS else "grey")
     columns = [_read_column(column, f"{path}.columns[{index}]", labels)
                for index, column in enumerate(_list(board, "columns", path, required=True))]
-    return _Board(title=_text(board, "title", path, required=True, limit=TITLE_MAX),
+    return BoardPlan(title=_text(board, "title", path, required=True, limit=TITLE_MAX),
                   color=color if color in BOARD_COLORS else "blue", members=members, labels=labels, columns=columns)
 
 
@@ -289,12 +289,18 @@ def load_board(snapshot, owner: User, *, progress: Progress | None = None,
     `files` maps an attachment's `file` path to its stored bytes (an archive's loader provides
     them); without it, or without a file's entry, a file attachment is left out and listed in the
     summary's `skipped`. Flushes, never commits."""
-    plan = read_snapshot(snapshot)
+    return write_board(read_snapshot(snapshot), owner, progress=progress, files=files)
+
+
+def write_board(plan: BoardPlan, owner: User, *, progress: Progress | None = None,
+                files: Mapping[str, StoredFile] | None = None) -> tuple[Board, dict]:
+    """`load_board` for a snapshot already checked by `read_snapshot` (the import page checks
+    it while the upload's request lasts, and writes it in the background)."""
     return _Writer(plan, owner, progress, files or {}).write()
 
 
 class _Writer:
-    def __init__(self, plan: _Board, owner: User, progress: Progress | None, files: Mapping[str, StoredFile]):
+    def __init__(self, plan: BoardPlan, owner: User, progress: Progress | None, files: Mapping[str, StoredFile]):
         self.plan, self.owner, self.progress, self.files = plan, owner, progress, files
         self.skipped: list[str] = []
         self.counts = Counter()  # rows written, by kind
