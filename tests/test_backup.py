@@ -5,7 +5,7 @@ import os
 import zipfile
 
 import pytest
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, make_url, select, text
 from sqlalchemy.exc import OperationalError
 
 from webapp import storage
@@ -46,15 +46,20 @@ def target_app(url, folder):
 
 
 def postgres_or_skip():
-    engine = create_engine(POSTGRES_URL)
+    """The restore target's own database on the shared PostgreSQL, made if missing (never `test`,
+    which the PostgreSQL run of the suite uses); a skip if no PostgreSQL answers."""
+    url = make_url(POSTGRES_URL)
+    server = create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT")
     try:
-        with engine.connect():
-            pass
+        with server.connect() as connection:
+            exists = connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                       {"name": url.database})
+            if not exists:
+                connection.execute(text(f'CREATE DATABASE "{url.database}"'))
     except OperationalError as error:
-        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} ({error.orig.__class__.__name__}); "
-                    "create it with `createdb -h 127.0.0.1 -U postgres portable_b`")
+        pytest.skip(f"PostgreSQL is not reachable at {url.render_as_string()} ({error.orig.__class__.__name__})")
     finally:
-        engine.dispose()
+        server.dispose()
 
 
 def every_row(app) -> dict[str, list[dict]]:
