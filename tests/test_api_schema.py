@@ -1,5 +1,5 @@
-"""Schemathesis against the API's own OpenAPI document: whatever it is sent, no 5xx, and every
-answer is what the document says (status, content type, body)."""
+"""Schemathesis against the running app (Hypercorn, over HTTP) and its own OpenAPI document:
+whatever it is sent, no 5xx, and every answer is what the document says (status, content type, body)."""
 import os
 
 import pytest
@@ -10,6 +10,7 @@ from schemathesis.specs.openapi.checks import (content_type_conformance, respons
                                                status_code_conformance)
 
 from tests.conftest import app_config, fresh_app, make_board, make_user
+from tests.servers import Server
 from tests.test_api import issue_token
 from webapp.extensions import db
 from webapp.models import ChecklistItem, Comment, Label
@@ -38,9 +39,16 @@ def seeded(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def api_schema(seeded):
+def api_schema(seeded, tmp_path_factory):
+    """The document as the running server gives it; the calls go to that server."""
     app, _, _ = seeded
-    return schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app)
+    server = Server({"DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "SECRET_KEY": "schema-secret",
+                     "UPLOAD_FOLDER": str(tmp_path_factory.mktemp("schema-uploads")),
+                     "RATELIMIT_CHANGES_PER_USER": "1000000 per minute", "REDIS_URL": ""})
+    try:
+        yield schemathesis.openapi.from_url(f"{server.url}/api/v1/openapi.json")
+    finally:
+        server.stop()
 
 
 schema = schemathesis.pytest.from_fixture("api_schema")
