@@ -11,13 +11,13 @@ from collections import defaultdict
 from datetime import datetime, timezone
 from urllib.parse import urlsplit
 
-from flask import abort, g
+from flask import abort, g, has_request_context
 from flask_login import current_user
-from sqlalchemy import and_, bindparam, select
+from sqlalchemy import and_, bindparam, exists, select
 
 from .extensions import db, login_manager
 from .models import (Attachment, Board, BoardColumn, BoardMember, Card, ChecklistItem, Comment, Label, User,
-                     role_at_least)
+                     Webhook, role_at_least)
 from .pagecache import BOARD_VERSION
 
 NOT_ALLOWED = {
@@ -32,8 +32,18 @@ BOARD_FOR_MEMBER = (
     .where(Board.id == bindparam("board_id"), BoardMember.user_id == bindparam("user_id"))
 )
 # Changes to one board happen one at a time (PostgreSQL; SQLite serializes writes anyway),
-# so each change's live update shows every change committed before it.
-BOARD_FOR_MEMBER_TO_CHANGE = BOARD_FOR_MEMBER.with_for_update(of=Board)
+# so each change's live update shows every change committed before it. A change also learns
+# whether the board has webhooks to tell (`may_have_webhooks`), so that most changes ask no more.
+_HAS_WEBHOOKS = exists().where(Webhook.board_id == Board.id, Webhook.active.is_(True)).label("has_webhooks")
+BOARD_FOR_MEMBER_TO_CHANGE = BOARD_FOR_MEMBER.add_columns(_HAS_WEBHOOKS).with_for_update(of=Board)
+# A card and its board in one statement, for a member (the page or API call's usual case).
+CARD_FOR_MEMBER = (
+    select(Card, Board, BoardMember.role)
+    .join(Board, Card.board_id == Board.id).join(BoardMember, BoardMember.board_id == Board.id)
+    .where(Card.id == bindparam("card_id"), Board.id == bindparam("board_id"),
+           BoardMember.user_id == bindparam("user_id"))
+)
+CARD_FOR_MEMBER_TO_CHANGE = CARD_FOR_MEMBER.add_columns(_HAS_WEBHOOKS).with_for_update(of=Board)
 
 _ROLE = and_(BoardMember.user_id == User.id, BoardMember.board_id == bindparam("board_id"))
 ROLE_ON_BOARD = (select(BoardMember.role, BOARD_VERSION.scalar_subquery().label("version"))
@@ -57,16 +67,29 @@ def get_board_or_404(board_id: int, role: str = "viewer", user=None) -> Board:
     viewer's role means a change is coming: the board's lock is taken first (`hold_board_lock`).
     """
     user = user or current_user
-    if role != "viewer":
+    if role == "viewer":
+        row = db.session.execute(BOARD_FOR_MEMBER, {"board_id": board_id, "user_id": user.id}).first()
+    else:
         hold_board_lock(board_id)
-    statement = BOARD_FOR_MEMBER if role == "viewer" else BOARD_FOR_MEMBER_TO_CHANGE
-    row = db.session.execute(statement, {"board_id": board_id, "user_id": user.id}).first()
+        row = db.session.execute(BOARD_FOR_MEMBER_TO_CHANGE, {"board_id": board_id, "user_id": user.id}).first()
     if row is None:
         abort(404, "No such board.")
-    board, g.board_role = row
+    return _allowed(row[0], row, role)
+
+
+def _allowed(board: Board, row, role: str) -> Board:
+    """The board of a member's row (role, and for a change whether it has webhooks), or 403."""
+    g.board_role = row.role
+    if role != "viewer":
+        g.boards_with_webhooks = {**g.get("boards_with_webhooks", {}), board.id: row.has_webhooks}
     if not role_at_least(g.board_role, role):
         abort(403, NOT_ALLOWED[role])
     return board
+
+
+def may_have_webhooks(board_id: int) -> bool:
+    """False when the change being made learnt, as it began, that the board has no active webhook."""
+    return g.get("boards_with_webhooks", {}).get(board_id, True) if has_request_context() else True
 
 
 def get_column_or_404(board_id: int, column_id: int, role: str = "viewer", user=None) -> tuple[Board, BoardColumn]:
@@ -82,11 +105,15 @@ def column_of(board: Board, column_id: int) -> BoardColumn:
 
 
 def get_card_or_404(board_id: int, card_id: int, role: str = "viewer", user=None) -> tuple[Board, Card]:
-    board = get_board_or_404(board_id, role, user)
-    card = db.session.get(Card, card_id)
-    if card is None or card.board_id != board.id:
+    user = user or current_user
+    if role != "viewer":
+        hold_board_lock(board_id)
+    statement = CARD_FOR_MEMBER if role == "viewer" else CARD_FOR_MEMBER_TO_CHANGE
+    row = db.session.execute(statement, {"card_id": card_id, "board_id": board_id, "user_id": user.id}).first()
+    if row is None:  # not a member (no such board), or no such card on the board
+        get_board_or_404(board_id, role, user)
         abort(404, "No such card.")
-    return board, card
+    return _allowed(row.Board, row, role), row.Card
 
 
 def get_label_or_404(board_id: int, label_id: int, role: str = "viewer", user=None) -> tuple[Board, Label]:

@@ -49,7 +49,7 @@ def create(board_id: int, column_id: int):
         response.headers["HX-Reswap"] = "outerHTML"
         return response
     card_operations.create_card(column, form.title.data, actor=current_user)
-    return updated("partials/card_created.html", board_url(board), board=board, column=column,
+    return updated("partials/card_created.html", url_for("boards.show", board_id=board_id), board=board, column=column,
                    placed_html=Markup(broadcast()), form=CardForm(formdata=None))
 
 

@@ -31,7 +31,7 @@ from wtforms import BooleanField, SelectMultipleField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
-from .access import NOT_ALLOWED, get_board_or_404, require_login
+from .access import NOT_ALLOWED, get_board_or_404, may_have_webhooks, require_login
 from .extensions import db
 from .hypermedia import page_or_partial, updated, wants_fragment
 from .models import Board, User, Webhook, WebhookDelivery, utcnow
@@ -149,6 +149,8 @@ def wants(hook_events, verb: str) -> bool:
 def queue_deliveries(app, board_id, activities, actor) -> None:
     """One delivery per activity and matching active hook, in a transaction of its own on its
     own connection: the change's session (committed already) is left exactly as it was."""
+    if not may_have_webhooks(board_id):
+        return
     try:
         queued = _queue(board_id, activities, _identity(actor))
     except Exception:

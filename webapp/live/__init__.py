@@ -47,14 +47,15 @@ def _publish(board_id: int, name: str, data: str = "", user_id: int | None = Non
 # Publishing, from Flask views, after the transaction has committed. None of these waits for
 # the broker or fails: the change is saved whatever becomes of its live update.
 
-def publish_board(board_id: int, template: str, **context) -> str:
+def publish_board(board_id: int, template: str, version: int | None = None, **context) -> str:
     """Render `template` once, for everyone, send it to every open stream of the board, and
     return it (the author's own response can be the same fragment).
 
     Call it after the change has committed. The fragment is rendered without CSRF tokens
     (browsers send theirs as a header) and stamped with the board's version, read before
-    rendering, so that a browser never replaces a newer state with an older one."""
-    version = board_version(board_id)
+    rendering (or given, when the caller read it before what the fragment shows), so that a
+    browser never replaces a newer state with an older one."""
+    version = board_version(board_id) if version is None else version
     html = render_with_placeholder_token(lambda: render_template(template, **context), token="")
     _publish(board_id, "board", f"<!--v:{version}-->\n{html}")
     return html

@@ -41,10 +41,10 @@ def create_card(column: BoardColumn, title: str, *, actor) -> Card:
     card = Card(board_id=column.board_id, column_id=column.id, title=title, position=position)
     db.session.add(card)
     db.session.flush()
-    board_id, column_id = column.board_id, column.id
+    board_id, column_id, card_id = column.board_id, column.id, card.id  # before the commit expires them
     record(board_id, "card.created", actor=actor, card=card, column=column.title)
     commit(board_id, actor)
-    publish.card_placed(board_id, card.id, [column_id])
+    publish.card_placed(board_id, card_id, [column_id])
     return card
 
 

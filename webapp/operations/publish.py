@@ -49,9 +49,8 @@ NEXT_CARD = (  # the active card that follows a card in its column, in board ord
 
 class Placement:
     """Where a card is now: its face, the card that follows it, the counts of the columns it touched.
-    Read by partials/card_moved.html when it renders, that is after publish_board has read the board's
-    version: so the fragment shows a state at least as new as its stamp. `version` is read first here,
-    for the author's own response (at least the live update's, never newer than what follows)."""
+    `version`, the board's, is read first, and stamps both the live update and the author's own
+    response: what they show is at least as new as their stamp."""
 
     def __init__(self, board_id: int, card_id: int, column_ids: list[int]):
         self.board_id, self.card_id, self.column_ids = board_id, card_id, list(dict.fromkeys(column_ids))
@@ -70,8 +69,8 @@ class Placement:
 def card_placed(board_id: int, card_id: int, column_ids: list[int]) -> str:
     """Send one card's face, put where it now is, and the columns' counts to every open board; return
     the fragment stamped with its version, followed by <!--/v--> (static/app.js reads both)."""
-    placement = Placement(board_id, card_id, column_ids)
-    html = live.publish_board(board_id, "partials/card_moved.html", placement=placement)
+    placement = Placement(board_id, card_id, column_ids).load()
+    html = live.publish_board(board_id, "partials/card_moved.html", version=placement.version, placement=placement)
     return _sent(f"<!--v:{placement.version}-->\n{html}<!--/v-->\n")
 
 
