@@ -104,6 +104,17 @@ def column_of(board: Board, column_id: int) -> BoardColumn:
     return column
 
 
+def move_columns(board: Board, card: Card, column_id: int) -> tuple[BoardColumn, BoardColumn]:
+    """(the board's column `column_id` or 404, the card's own column), loaded in one statement."""
+    wanted = {column_id, card.column_id}
+    columns = {column.id: column for column in db.session.scalars(
+        select(BoardColumn).where(BoardColumn.id.in_(wanted)))}
+    target = columns.get(column_id)
+    if target is None or target.board_id != board.id:
+        abort(404, "No such column.")
+    return target, columns[card.column_id]
+
+
 def get_card_or_404(board_id: int, card_id: int, role: str = "viewer", user=None) -> tuple[Board, Card]:
     user = user or current_user
     if role != "viewer":

@@ -4,7 +4,7 @@ from flask_login import current_user
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from .access import column_of, get_card_or_404, get_column_or_404, is_safe_next, require_login
+from .access import get_card_or_404, get_column_or_404, is_safe_next, move_columns, require_login
 from .extensions import db
 from .forms import CardDetailsForm, CardForm, MoveCardForm
 from .hypermedia import invalid, page_or_partial, updated, wants_fragment
@@ -105,7 +105,8 @@ def move(board_id: int, card_id: int):
     form = MoveCardForm()
     if not form.validate():
         abort(422, "; ".join(error for errors in form.errors.values() for error in errors))
-    card_operations.move_card(card, column_of(board, form.column_id.data), form.position.data, actor=current_user)
+    column, _source = move_columns(board, card, form.column_id.data)  # both loaded, neither asked again
+    card_operations.move_card(card, column, form.position.data, actor=current_user)
     if not wants_fragment():
         return redirect(board_url(board), 303)
     return broadcast(), 200, {"HX-Trigger": "closeDialog"}

@@ -11,7 +11,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import bindparam, select
 from werkzeug.exceptions import PreconditionFailed
 
-from ..access import as_utc, column_of, get_board_or_404, get_card_or_404, get_column_or_404
+from ..access import as_utc, get_board_or_404, get_card_or_404, get_column_or_404, move_columns
 from ..extensions import db
 from ..models import Card, Label, User, card_assignees, card_labels
 from ..operations import cards as card_operations
@@ -155,8 +155,8 @@ def move_card(data, board_id: int, card_id: int):
     """Put the card at `position` (from 0, among the column's active cards) of column `column_id`."""
     board, card = get_card_or_404(board_id, card_id, "editor", user=actor())
     version = check_if_match(card)
-    card = card_operations.move_card(card, column_of(board, data["column_id"]), data["position"], actor=actor(),
-                                     expected_version=version)
+    column, _source = move_columns(board, card, data["column_id"])  # both loaded, neither asked again
+    card = card_operations.move_card(card, column, data["position"], actor=actor(), expected_version=version)
     return with_etag(card)
 
 
