@@ -83,9 +83,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--subscribers", type=int, default=1000, help="open SSE streams (1000)")
     parser.add_argument("--events", type=int, default=50, help="card moves to fan out (50)")
     parser.add_argument("--cards", type=int, default=20, help="cards on the board (20)")
-    parser.add_argument("--workers", type=int, default=1, choices=(0, 1),
-                        help="Hypercorn --workers: 1 = supervisor + one worker (as hypercorn.toml), "
-                             "0 = served in-process (1)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes: 1 = Hypercorn's supervisor + one worker (as hypercorn.toml), "
+                             "0 = served in-process, N >= 2 = `python -m webapp.serve --workers N` (each worker "
+                             "on a SO_REUSEPORT socket of its own; needs --redis) (1)")
     parser.add_argument("--worker-class", default="asyncio", choices=("asyncio", "uvloop"),
                         help="Hypercorn --worker-class (asyncio, as hypercorn.toml; uvloop needs the uvloop package)")
     parser.add_argument("--app", default="webapp.asgi:app",
@@ -113,8 +114,18 @@ def parse_args(argv=None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.subscribers < 1 or args.events < 1 or args.cards < 2:
         parser.error("--subscribers and --events must be >= 1, --cards >= 2")
+    if args.workers < 0:
+        parser.error("--workers must be >= 0")
+    if args.workers > 1 and not args.redis:
+        parser.error(f"--workers {args.workers} needs --redis: with the in-process broker a move made on one "
+                     "worker never reaches the streams held by the others")
+    if args.workers > 1 and (args.app != "webapp.asgi:app" or args.worker_class != "asyncio"):
+        parser.error("--app and --worker-class apply to one Hypercorn process only (--workers 0 or 1); "
+                     "webapp.serve serves webapp.asgi:app on asyncio workers")
     cpus = sorted(os.sched_getaffinity(0))
-    args.pin = ({cpus[0]}, set(cpus[1:])) if args.pin and len(cpus) >= 2 else None
+    # Several workers share the CPUs with each other and with this client: pinning them all to one
+    # CPU would serialize them, so they go wherever the scheduler puts them.
+    args.pin = ({cpus[0]}, set(cpus[1:])) if args.pin and len(cpus) >= 2 and args.workers <= 1 else None
     storm = 60 + args.subscribers ** 2 / 25000
     args.connect_timeout = args.connect_timeout or storm
     args.settle_timeout = args.settle_timeout or storm
@@ -168,8 +179,12 @@ def seed(database_url: str, secret_key: str, cards: int) -> tuple[int, list[int]
 def start_server(env: dict, port: int, args, log_path: Path) -> subprocess.Popen:
     log = open(log_path, "wb")
     # No -c hypercorn.toml: it turns the access log on. Hypercorn's default is no access log.
-    cmd = [str(VENV_BIN / "hypercorn"), "--workers", str(args.workers), "--worker-class", args.worker_class,
-           "--bind", f"{HOST}:{port}", "--graceful-timeout", "2", "--error-logfile", "-", args.app]
+    if args.workers > 1:  # the production way: each worker on a socket of its own (webapp/serve.py)
+        cmd = [str(VENV_BIN / "python"), "-m", "webapp.serve", "--workers", str(args.workers),
+               "--bind", f"{HOST}:{port}"]
+    else:
+        cmd = [str(VENV_BIN / "hypercorn"), "--workers", str(args.workers), "--worker-class", args.worker_class,
+               "--bind", f"{HOST}:{port}", "--graceful-timeout", "2", "--error-logfile", "-", args.app]
     def prepare():
         raise_nofile()
         if args.pin:
@@ -220,12 +235,14 @@ def proc_stat(pid: int) -> list[str]:
         return f.read().rsplit(")", 1)[1].split()  # after the name: state, ppid, pgrp, ...
 
 
-def worker_pid(proc: subprocess.Popen, workers: int, timeout: float = 10) -> int:
-    """The process serving requests: Hypercorn itself (-w 0) or its spawned worker child."""
+def worker_pids(proc: subprocess.Popen, workers: int, timeout: float = 20) -> list[int]:
+    """The processes serving requests: Hypercorn itself (-w 0) or its spawned worker children."""
     if workers == 0:
-        return proc.pid
+        return [proc.pid]
     deadline = time.monotonic() + timeout
+    found: list[int] = []
     while time.monotonic() < deadline:
+        found = []
         for entry in os.listdir("/proc"):
             if not entry.isdigit():
                 continue
@@ -237,17 +254,73 @@ def worker_pid(proc: subprocess.Popen, workers: int, timeout: float = 10) -> int
             except (OSError, IndexError):
                 continue
             if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-                return int(entry)
+                found.append(int(entry))
+        if len(found) >= workers:
+            return sorted(found)
         time.sleep(0.1)
-    raise RuntimeError(f"no Hypercorn worker found under pid {proc.pid}")
+    raise RuntimeError(f"{len(found)} of {workers} workers found under pid {proc.pid}")
 
 
-def rss_kb(pid: int) -> int:
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+def wait_workers_live(port: int, workers: int, timeout: float = 30) -> None:
+    """Every worker's broker is subscribed (GET /healthz/live answers 200): the kernel spreads
+    fresh connections over the workers, so many answers in a row mean all of them."""
+    deadline = time.monotonic() + timeout
+    in_a_row = 0
+    while in_a_row < 10 * workers:
+        try:
+            with urllib.request.urlopen(f"http://{HOST}:{port}/healthz/live", timeout=1) as response:
+                in_a_row = in_a_row + 1 if response.status == 200 else 0
+        except OSError:
+            in_a_row = 0
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the workers' live updates did not come up in {timeout:.0f}s") from None
+            time.sleep(0.1)
+
+
+def socket_owners(pids: list[int], port: int) -> dict[int, int]:
+    """Which worker holds each established connection to `port`: {client's port: worker pid},
+    from the socket inodes of each worker's open files and the kernel's TCP tables."""
+    inode_owner: dict[str, int] = {}
+    for pid in pids:
+        fd_dir = f"/proc/{pid}/fd"
+        with contextlib.suppress(OSError):
+            for fd in os.listdir(fd_dir):
+                with contextlib.suppress(OSError):
+                    target = os.readlink(f"{fd_dir}/{fd}")
+                    if target.startswith("socket:["):
+                        inode_owner[target[8:-1]] = pid
+    owners: dict[int, int] = {}
+    local = f":{port:04X}"
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with contextlib.suppress(OSError), open(table) as f:
+            next(f, None)
+            for line in f:
+                fields = line.split()
+                # sl local_address rem_address st ... inode (the 10th field); 01 = ESTABLISHED
+                if fields[3] == "01" and fields[1].endswith(local) and fields[9] in inode_owner:
+                    owners[int(fields[2].rsplit(":", 1)[1], 16)] = inode_owner[fields[9]]
+    return owners
+
+
+def rss_kb(pids: list[int]) -> int:
+    """VmRSS of the workers, summed."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    total += int(line.split()[1])
+                    break
+    return total
+
+
+def pid_cpu(pid: int) -> float:
+    tick = os.sysconf("SC_CLK_TCK")
+    try:
+        fields = proc_stat(pid)
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / tick
 
 
 def group_cpu(pgid: int) -> float:
@@ -299,21 +372,23 @@ def self_cpu() -> float:
 
 
 class CpuMeter:
-    """Where the CPUs went during one phase: the server group, this client, Redis, the rest."""
+    """Where the CPUs went during one phase: the server group (and each worker), this client,
+    Redis, the rest."""
 
-    def __init__(self, pgid: int, redis: bool):
-        self.pgid, self.redis = pgid, redis
+    def __init__(self, pgid: int, redis: bool, workers: list[int] = ()):
+        self.pgid, self.redis, self.workers = pgid, redis, list(workers)
         self.start = self._sample()
 
     def _sample(self):
         return (time.monotonic(), group_cpu(self.pgid), self_cpu(),
-                named_cpu("redis-server") if self.redis else 0.0, machine_busy_seconds())
+                named_cpu("redis-server") if self.redis else 0.0, machine_busy_seconds(),
+                *(pid_cpu(pid) for pid in self.workers))
 
     def stop(self) -> dict:
         end = self._sample()
-        wall, server, client, redis, busy = (b - a for a, b in zip(self.start, end))
+        wall, server, client, redis, busy, *workers = (b - a for a, b in zip(self.start, end))
         return {"wall": wall, "server": server, "client": client, "redis": redis,
-                "other": max(0.0, busy - server - client - redis)}
+                "other": max(0.0, busy - server - client - redis), "workers": workers}
 
 
 def describe_cpu(name: str, cpu: dict) -> str:
@@ -443,6 +518,7 @@ class Subscriber(asyncio.Protocol):
         self.ready: asyncio.Future | None = None  # done when the first frame has arrived
         self.connected = False
         self.closed = False
+        self.port = 0  # this end's port: which worker holds the stream (socket_owners)
 
     async def connect(self, port: int, gate: asyncio.Semaphore) -> None:
         run = self.run
@@ -462,6 +538,7 @@ class Subscriber(asyncio.Protocol):
 
     def connection_made(self, transport) -> None:
         self.transport = transport
+        self.port = transport.get_extra_info("sockname")[1]
         transport.write(self.request)
 
     def connection_lost(self, exc) -> None:
@@ -664,6 +741,70 @@ def summarize_profile(path: str, phase: str, top: int = 20) -> str:
     return "\n".join(lines)
 
 
+def start_profilers(path: str, workers: list[int]) -> list:
+    """One py-spy per worker: FILE for a single worker, FILE.<pid> for each of several."""
+    return [(pid, start_profiler(profile_path(path, pid, workers), pid)) for pid in workers]
+
+
+def stop_profilers(profilers: list, path: str, phase: str) -> list[str]:
+    return [stop_profiler(profiler, profile_path(path, pid, [p for p, _ in profilers]),
+                          phase if len(profilers) == 1 else f"{phase}, worker {pid}")
+            for pid, profiler in profilers]
+
+
+def profile_path(path: str, pid: int, workers: list[int]) -> str:
+    return path if len(workers) == 1 else f"{path}.{pid}"
+
+
+def per_worker(subscribers: list, workers: list[int], port: int) -> dict:
+    """How many open streams each worker holds (read from /proc), and how many no worker holds."""
+    owners = socket_owners(workers, port) if len(workers) > 1 else {}
+    counts = {pid: 0 for pid in workers}
+    unknown = 0
+    for s in subscribers:
+        if s.connected and not s.closed:
+            pid = owners.get(s.port) if len(workers) > 1 else workers[0]
+            if pid is None:
+                unknown += 1
+            else:
+                counts[pid] += 1
+    return {"counts": counts, "unknown": unknown}
+
+
+async def balance(args, run: Run, subscribers: list, workers: list[int], port: int, request: bytes,
+                  gate: asyncio.Semaphore, rounds: int = 30) -> dict:
+    """Even out the streams over the workers. The kernel spreads connections over the workers'
+    SO_REUSEPORT sockets by a hash of their addresses, close to evenly but not exactly: the
+    streams a worker holds beyond its share are closed and opened again (landing anywhere)
+    until every worker holds its share, as /proc says."""
+    n = len(subscribers)
+    began = time.perf_counter()
+    reopened = 0
+    for attempt in range(rounds):
+        owners = socket_owners(workers, port)
+        held: dict[int, list] = {pid: [] for pid in workers}
+        for s in subscribers:
+            if s.connected and not s.closed and s.port in owners:
+                held[owners[s.port]].append(s)
+        share = {pid: n // len(workers) + (i < n % len(workers)) for i, pid in enumerate(workers)}
+        extra = [s for pid in workers for s in held[pid][share[pid]:]]
+        if attempt == 0:
+            first = {pid: len(held[pid]) for pid in workers}
+        if not extra:
+            break
+        fresh = []
+        for s in extra:
+            s.close()
+            run.connected -= 1
+            subscribers[s.index] = Subscriber(s.index, run, request)
+            fresh.append(subscribers[s.index])
+        reopened += len(fresh)
+        await asyncio.gather(*(s.connect(port, gate) for s in fresh))
+        if run.failures:
+            break
+    return {"first": first, "reopened": reopened, "rounds": attempt, "seconds": time.perf_counter() - began}
+
+
 def percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")
@@ -678,7 +819,7 @@ def fmt(value: float) -> str:
 # --------------------------------------------------------------------------- the benchmark
 
 async def bench(args, port: int, board_id: int, columns: list[int], card_ids: list[int],
-                stream_path: str, csrf: str, cookie: str, proc: subprocess.Popen, worker: int) -> dict:
+                stream_path: str, csrf: str, cookie: str, proc: subprocess.Popen, workers: list[int]) -> dict:
     n, m = args.subscribers, args.events
     run = Run(n, m)
     result: dict = {"problems": [], "warnings": []}
@@ -704,7 +845,7 @@ async def bench(args, port: int, board_id: int, columns: list[int], card_ids: li
     cpu = None
     for k in range(args.warmup):
         if k == min(2, args.warmup - 1):  # the first moves compile templates and fill caches: not timed
-            cpu, warm_times = CpuMeter(proc.pid, args.redis), []
+            cpu, warm_times = CpuMeter(proc.pid, args.redis, workers), []
         began = time.perf_counter()
         status, response = await http_request(port, "PATCH", move_path, headers, move_body(k))
         warm_times.append(time.perf_counter() - began)
@@ -715,9 +856,9 @@ async def bench(args, port: int, board_id: int, columns: list[int], card_ids: li
 
     # ---- connect
     result["profiles"] = []
-    profiler = start_profiler(args.profile + ".connect", worker) if args.profile else None
-    result["rss_before"] = rss_kb(worker)
-    cpu = CpuMeter(proc.pid, args.redis)
+    profiler = start_profilers(args.profile + ".connect", workers) if args.profile else None
+    result["rss_before"] = rss_kb(workers)
+    cpu = CpuMeter(proc.pid, args.redis, workers)
     start = time.perf_counter()
     tasks = [asyncio.create_task(s.connect(port, gate)) for s in subscribers]
     print(f"opening {n} streams ({args.connect_concurrency} at a time, timeout {args.connect_timeout:.0f}s)...",
@@ -733,12 +874,16 @@ async def bench(args, port: int, board_id: int, columns: list[int], card_ids: li
     connected_at = run.connect_done_at or time.perf_counter()
     result["connect_s"] = connected_at - start
     result["connected"] = run.connected
-    result["rss_connected"] = rss_kb(worker)
+    result["rss_connected"] = rss_kb(workers)
     if run.failures:
         result["problems"].append(f"{len(run.failures)} streams failed, e.g. {run.failures[0]}")
     if run.connected < n and len(run.failures) < n - run.connected:
         result["problems"].append(f"only {run.connected} of {n} streams connected in {args.connect_timeout:.0f}s")
     result["presence_at_connect"] = run.presence
+    if len(workers) > 1 and not result["problems"]:
+        result["balance"] = await balance(args, run, subscribers, workers, port, request, gate)
+        connected_at = time.perf_counter()
+    result["per_worker"] = per_worker(subscribers, workers, port)
 
     # ---- settle: no frame on any stream for 1 s (presence updates come 0.25 s after a join)
     settle_deadline = time.perf_counter() + args.settle_timeout
@@ -753,13 +898,13 @@ async def bench(args, port: int, board_id: int, columns: list[int], card_ids: li
     result["settle_s"] = time.perf_counter() - connected_at
     result["connect_cpu"] = cpu.stop()
     if profiler:
-        result["profiles"].append(stop_profiler(profiler, args.profile + ".connect", "connect"))
+        result["profiles"] += stop_profilers(profiler, args.profile + ".connect", "connect")
     result["presence_frames"] = run.presence
     if not settled:
         result["warnings"].append(f"presence did not settle in {args.settle_timeout:.0f}s (frames kept coming); "
                                   "move latencies may include queued presence frames")
     await asyncio.sleep(0.5)  # let the server's allocator and the queues go quiet
-    result["rss_after"] = rss_kb(worker)
+    result["rss_after"] = rss_kb(workers)
     if run.connected < n:  # moves only wait for the streams that are open
         run.n = len([s for s in subscribers if s.connected and not s.closed])
 
@@ -767,8 +912,8 @@ async def bench(args, port: int, board_id: int, columns: list[int], card_ids: li
     gc.collect()
     gc.freeze()
     gc.disable()  # no collector pauses inside the measured window
-    profiler = start_profiler(args.profile, worker) if args.profile else None
-    cpu = CpuMeter(proc.pid, args.redis)
+    profiler = start_profilers(args.profile, workers) if args.profile else None
+    cpu = CpuMeter(proc.pid, args.redis, workers)
     statuses: list[int] = []
     try:
         for k in range(m):
@@ -796,7 +941,7 @@ async def bench(args, port: int, board_id: int, columns: list[int], card_ids: li
         gc.unfreeze()
     result["move_cpu"] = cpu.stop()
     if profiler:
-        result["profiles"].append(stop_profiler(profiler, args.profile, "moves"))
+        result["profiles"] += stop_profilers(profiler, args.profile, "moves")
     result["moves"] = len(statuses)
     result["run"] = run
     for task in tasks:
@@ -825,6 +970,20 @@ def report(args, result: dict) -> int:
     p50, p99, worst = percentile(latencies, 50), percentile(latencies, 99), max(latencies, default=float("nan"))
 
     connected = max(result["connected"], 1)
+    workers = result["per_worker"]["counts"]
+    if len(workers) > 1:
+        held = ", ".join(f"pid {pid} {count}" for pid, count in workers.items())
+        unknown = result["per_worker"]["unknown"]
+        line = f"workers : streams held (from /proc/<pid>/fd and /proc/net/tcp): {held}"
+        if unknown:
+            line += f", {unknown} held by no worker"
+            warnings.append(f"{unknown} open streams are held by no worker")
+        if "balance" in result:
+            b = result["balance"]
+            first = ", ".join(str(count) for count in b["first"].values())
+            line += (f"; as the kernel first spread them {first}, evened out by reopening {b['reopened']} "
+                     f"in {b['rounds']} rounds ({b['seconds']:.1f}s)")
+        print(line)
     print(f"connect : {result['connected']}/{n} streams in {result['connect_s']:.2f}s, then "
           f"{result['settle_s']:.2f}s until presence settled ({result['presence_frames']:,} presence frames "
           f"received = {result['presence_frames'] / connected:.1f} per stream, "
@@ -832,7 +991,7 @@ def report(args, result: dict) -> int:
           f"{result['presence_after_connect']} streams got one after)")
     print(f"          server CPU {connect_cpu['server']:.2f}s for connect + presence "
           f"= {connect_cpu['server'] * 1e3 / connected:.2f} ms per stream opened")
-    print(f"memory  : worker VmRSS {result['rss_before'] / 1024:.1f} MB -> {result['rss_connected'] / 1024:.1f} MB "
+    print(f"memory  : {'worker' if len(workers) == 1 else 'workers (summed)'} VmRSS {result['rss_before'] / 1024:.1f} MB -> {result['rss_connected'] / 1024:.1f} MB "
           f"when all connected ({rss_connected:.1f} KB/stream) -> {result['rss_after'] / 1024:.1f} MB once "
           f"presence settled ({rss_per_sub:.1f} KB/stream)")
     print(f"moves   : {result['moves']} moves x {n} streams: {delivered:,} deliveries, lost {lost:,}")
@@ -856,6 +1015,11 @@ def report(args, result: dict) -> int:
     print(f"          server CPU {per_event * 1000:.1f} ms per move = PATCH ~{patch_ms:.1f} ms + fan-out "
           f"~{fan_out_us:.1f} us per stream; on one idle core the last of {n} streams gets a move after "
           f"~{patch_ms + fan_out_us * n / 1000:.0f} ms")
+    if len(workers) > 1:
+        per_worker_ms = ", ".join(f"pid {pid} {cpu * 1000 / max(result['moves'], 1):.1f} ms ({count} streams)"
+                                  for (pid, count), cpu in zip(workers.items(), move_cpu["workers"]))
+        print(f"          server CPU per move by worker: {per_worker_ms}; Redis "
+              f"{move_cpu['redis'] * 1000 / max(result['moves'], 1):.1f} ms")
     print(describe_cpu("connect ", connect_cpu))
     print(describe_cpu("moves   ", move_cpu))
     for name, cpu in (("connect", connect_cpu), ("moves", move_cpu)):
@@ -863,7 +1027,7 @@ def report(args, result: dict) -> int:
         if other > 0.25:
             print(f"warning: other processes used {other:.2f} CPUs during {name}; "
                   "the figures are pessimistic, run again on a quiet machine")
-    targets = {1000: (50, 2), 2000: (100, None), 5000: (300, None)}
+    targets = {1000: (50, 2), 2000: (100, None), 5000: (300, None), 10000: (300, None)}
     if n in targets:
         p99_target, connect_target = targets[n]
         misses = []
@@ -883,7 +1047,8 @@ def report(args, result: dict) -> int:
     for problem in problems:
         print(f"ERROR: {problem}")
     final = (f"subscribers={n} connect_s={result['connect_s']:.2f} events={result['moves']} p50_ms={fmt(p50)} "
-             f"p99_ms={fmt(p99)} max_ms={fmt(worst)} lost={lost} rss_kb_per_sub={rss_per_sub:.1f}")
+             f"p99_ms={fmt(p99)} max_ms={fmt(worst)} lost={lost} rss_kb_per_sub={rss_per_sub:.1f} "
+             f"workers={args.workers} fanout_us_per_stream={fan_out_us:.1f}")
     return (1 if problems else 0), final
 
 
@@ -923,12 +1088,15 @@ def main(argv=None) -> int:
         log_path = tmp / "hypercorn.log"
         proc = start_server(env, port, args, log_path)
         wait_healthy(proc, port, log_path)
-        worker = worker_pid(proc, args.workers)
+        workers = worker_pids(proc, args.workers)
+        wait_workers_live(port, len(workers))
         client = Client(f"http://{HOST}:{port}")
         stream_path, csrf = log_in(client, board_id)
         variant = "" if args.app == "webapp.asgi:app" else f" serving {args.app}"
-        print(f"Corkboard live stream: board {board_id} ({args.cards} cards, 2 columns), Hypercorn "
-              f"--workers {args.workers} --worker-class {args.worker_class}{variant} (serving pid {worker}) "
+        serving = (f"python -m webapp.serve --workers {args.workers}" if args.workers > 1 else
+                   f"Hypercorn --workers {args.workers} --worker-class {args.worker_class}{variant}")
+        print(f"Corkboard live stream: board {board_id} ({args.cards} cards, 2 columns), {serving} "
+              f"(serving pid{'s' if len(workers) > 1 else ''} {', '.join(map(str, workers))}) "
               f"on port {port}, broker "
               f"{'redis' if args.redis else 'memory'}; {args.subscribers} streams, {args.events} moves, "
               f"open-file limit {limit}; load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs; "
@@ -943,7 +1111,7 @@ def main(argv=None) -> int:
             result = None
             try:
                 result = await bench(args, port, board_id, columns, card_ids, stream_path, csrf,
-                                     client.cookie_header(), proc, worker)
+                                     client.cookie_header(), proc, workers)
                 return result
             finally:
                 run_log_size[0] = log_path.stat().st_size  # what the server logged before we stopped it
