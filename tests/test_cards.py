@@ -58,7 +58,15 @@ def test_edit_card_title_and_description(app, ada):
     response = ada.hx("PUT", ada.board.card_url("Two"), {"title": "Two, renamed", "description": "Details"})
     html = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'id="card-detail"' in html
+    # The open card's description section is replaced; its title, dates, actions, activity and the
+    # card's face on the board come with it, out of band. The rest of the detail stays as it is.
+    assert response.headers["HX-Retarget"] == "#card-description" and response.headers["HX-Reswap"] == "outerHTML"
+    assert html.startswith('<section id="card-description" class="card-description">')
+    assert '<div class="description markdown"><p>Details</p>' in html
+    assert '<input type="hidden" name="version" value="2">' in html  # the next save is of this version
+    assert '<h2 id="card-detail-title" hx-swap-oob="true">Two, renamed</h2>' in html
+    assert 'hx-confirm="Delete the card “Two, renamed”?"' in html
+    assert '<section id="card-activity" class="card-activity" aria-label="Activity" hx-swap-oob="true">' in html
     assert f'<li id="card-{ada.board.cards["Two"]}" class="card" hx-swap-oob="true">' in html
     with app.app_context():
         card = db.session.get(Card, ada.board.cards["Two"])

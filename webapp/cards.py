@@ -13,7 +13,6 @@ from .operations import cards as card_operations
 from .operations.cards import ACTIVE, KEEP
 from .operations.errors import Conflict
 from .operations.publish import broadcast
-from .queries import card_face
 
 bp = Blueprint("cards", __name__, url_prefix="/boards/<int:board_id>")
 bp.before_request(require_login)
@@ -79,8 +78,13 @@ def edit(board_id: int, card_id: int):
         form.form_errors.append(f"{conflict.message} Your version is below: save again to keep it.")
         context = detail_context(board, card, form)
         return page_or_partial("card.html", "partials/card_detail.html", 409, **context)
-    return updated("partials/card_saved.html", url_for("cards.show", board_id=board.id, card_id=card.id),
-                   face=card_face(card), **detail_context(board, card))
+    if not wants_fragment():
+        return redirect(url_for("cards.show", board_id=board_id, card_id=card_id), 303)
+    response = make_response(render_template("partials/card_saved.html", card=card, face_html=Markup(broadcast()),
+                                             form=CardDetailsForm(obj=card, formdata=None)))
+    response.headers["HX-Retarget"] = "#card-description"  # the rest of the detail is as it was
+    response.headers["HX-Reswap"] = "outerHTML"
+    return response
 
 
 @bp.get("/cards/<int:card_id>/move")
