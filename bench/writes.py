@@ -177,14 +177,19 @@ def measure(wrk: str, base: str, headers: list[str], script: Path, connections: 
             threads: int, server_pid: int) -> dict:
     """One wrk run, with the server's CPU over it and the answers that were not 2xx."""
     settings = types.SimpleNamespace(threads=threads, connections=connections, duration=seconds)
-    before = board_page.group_cpu(server_pid)
+    before, wrk0, busy0 = board_page.group_cpu(server_pid), board_page.children_cpu_seconds(), \
+        board_page.machine_busy_seconds()
     result = api.run_script(wrk, base, settings, headers, script)
-    after = board_page.group_cpu(server_pid)
+    after, wrk1, busy1 = board_page.group_cpu(server_pid), board_page.children_cpu_seconds(), \
+        board_page.machine_busy_seconds()
     cpu_s = sum(board_page.cpu_delta(before, after).values())
+    # CPUs the rest of the machine used meanwhile (not Hypercorn, not wrk): the figures are then pessimistic.
+    others = max(0.0, (busy1 - busy0) - cpu_s - (wrk1 - wrk0)) / seconds
     socket_errors = sum(int(n) for n in re.findall(r"\d+", result["socket_errors"]))
     not_2xx = {int(status): int(n) for status, n in re.findall(r"^not_2xx (\d+)=(\d+)$", result["raw"], re.M)}
     return {"per_s": result["rps"], "p50": result["p50"], "p99": result["p99"], "requests": result["requests"],
             "errors": sum(not_2xx.values()) + socket_errors, "cpu_ms": cpu_s * 1000 / max(result["requests"], 1),
+            "others": others,
             "why": ", ".join([f"{n} answered {status}" for status, n in sorted(not_2xx.items())] +
                              ([f"socket errors: {result['socket_errors']}"] if socket_errors else []))}
 
@@ -295,7 +300,8 @@ def bench_database(database: str, args, wrk: str) -> tuple[dict, int]:
                 results[op, connections] = run
                 print(f"  {op:7s} -c{connections:<4d} {run['per_s']:7.0f}/s  p50 {board_page.fmt_ms(run['p50'])} ms  "
                       f"p99 {board_page.fmt_ms(run['p99'])} ms  errors {run['errors']}  "
-                      f"server CPU {run['cpu_ms']:.2f} ms each ({run['requests']:,} requests)"
+                      f"server CPU {run['cpu_ms']:.2f} ms each ({run['requests']:,} requests, "
+                      f"other processes {run['others']:.1f} CPUs)"
                       f"{'  (' + run['why'] + ')' if run['errors'] else ''}", flush=True)
         board_page.stop_server(proc)
         proc = None
