@@ -47,6 +47,7 @@ class Event:
     user_id: int | None = None  # for "revoke": whose stream ends
     _frame: bytes | None = field(default=None, repr=False)
     _message: dict | None = field(default=None, repr=False)
+    _chunk: bytes | None = field(default=None, repr=False)
 
     @property
     def frame(self) -> bytes:
@@ -61,6 +62,13 @@ class Event:
         if self._message is None:
             self._message = body_message(self.frame)
         return self._message
+
+    @property
+    def chunk(self) -> bytes:
+        """The frame as one HTTP/1.1 chunk, for streams written to directly (Subscriber.socket)."""
+        if self._chunk is None:
+            self._chunk = b"%x\r\n%s\r\n" % (len(self.frame), self.frame)
+        return self._chunk
 
 
 def sse_frame(name: str, data: str = "", event_id: int = 0) -> bytes:
