@@ -9,12 +9,13 @@ from webapp.models import Activity, Board, BoardMember, Card, User
 from webapp.ordering import keys_after
 
 # the user with my role and the board's version (its latest activity); the board; its columns;
-# its cards; their labels; their assignees; and for the filter bar, the board's labels and members
-BOARD_PAGE_QUERIES = 8
+# its cards; the board's labels, each with the cards that carry it (one statement serves the cards'
+# faces and the filter bar); the cards' assignees; and for the filter bar, the board's members
+BOARD_PAGE_QUERIES = 7
 # the same board again, unchanged: the user (and their login) with my role and the board's version
 CACHED_BOARD_PAGE_QUERIES = 1
 # filtered, never cached: as the first view, plus the real column counts
-FILTERED_BOARD_PAGE_QUERIES = 9
+FILTERED_BOARD_PAGE_QUERIES = 8
 
 
 @contextmanager

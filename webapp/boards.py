@@ -15,7 +15,7 @@ from .hypermedia import invalid, page_or_partial, updated, wants_fragment
 from .live import stream_token
 from .models import BOARD_COLORS, Board, BoardColumn, BoardMember, Card, User, role_at_least
 from .operations import boards as board_operations
-from .pagecache import TOKEN_PLACEHOLDER, Blanks, cached_render, session_csrf_token
+from .pagecache import TOKEN_PLACEHOLDER, Blanks, cached_render, page_cache_enabled, session_csrf_token
 from .queries import CardFilters, board_context
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
@@ -73,7 +73,7 @@ def show(board_id: int):
     if wants_fragment():  # searching or filtering: the columns only
         return page_or_partial("board.html", "partials/columns.html",
                                **board_context(get_board_or_404(board_id), filters))
-    if filters or session.get("_flashes"):  # a page shown once: not worth caching
+    if filters or session.get("_flashes") or not page_cache_enabled():  # a page shown once: not worth caching
         board = get_board_or_404(board_id)
         page = render_template("board.html", board=board, board_body=Markup(render_board_body(board, filters)),
                                stream_url=stream_url(board_id, stream_token(current_user.id, board_id, current_user.login_id)))
@@ -110,12 +110,11 @@ def stream_url(board_id: int, token: str) -> str:
 
 
 def render_board_body(board: Board, filters: CardFilters) -> str:
-    # The filter bar offers the board's labels and members.
+    # The filter bar offers the board's labels (in the context) and members.
     members = db.session.scalars(
         select(BoardMember).join(BoardMember.user).where(BoardMember.board_id == board.id)
         .options(contains_eager(BoardMember.user)).order_by(User.name)).all()
-    return render_template("board_body.html", labels=board.labels, members=members,
-                           column_form=ColumnForm(formdata=None), **board_context(board, filters))
+    return render_template("board_body.html", members=members, **board_context(board, filters))
 
 
 @bp.get("/<int:board_id>/title")

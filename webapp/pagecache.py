@@ -4,7 +4,12 @@ Every change to a board records an activity in the same transaction, so the newe
 activity id is the board's version: a new change means a new key, and an old page is
 never served. Per-request values (the CSRF token, the live stream's token) are rendered
 as placeholders and filled in for each response.
+
+The cache is a bonus, not what makes a board fast: PAGE_CACHE=0 in the environment (or
+`PAGE_CACHE: False` in the app's config) turns it off, and every board page is then rendered
+for its request, as benchmarks of the uncached page (bench/board_page.py --no-cache) need.
 """
+import os
 import re
 import secrets
 import threading
@@ -44,8 +49,13 @@ class RenderedCache:
 
 
 def init_app(app) -> None:
+    app.config.setdefault("PAGE_CACHE", os.environ.get("PAGE_CACHE", "1") != "0")
     app.extensions["rendered"] = RenderedCache(512)
     app.extensions["signed_csrf_tokens"] = RenderedCache(4096)
+
+
+def page_cache_enabled() -> bool:
+    return bool(current_app.config["PAGE_CACHE"])
 
 
 BOARD_VERSION = select(func.max(Activity.id)).where(Activity.board_id == bindparam("board_id"))
