@@ -11,6 +11,8 @@ busy timeout (5 s, webapp/__init__.py) queues the other writers behind it. Reads
 and connections outside the ORM session (the logged-in user's, which only read) keep SQLite's
 default, so readers never queue behind writers (WAL).
 """
+from contextlib import contextmanager
+
 from flask import has_request_context, request
 from sqlalchemy import event
 
@@ -26,6 +28,20 @@ def _take_the_write_lock(_session, _transaction, connection) -> None:
     # is the transaction's first statement, and the driver sees it and adds none of its own.
     if has_request_context() and request.method in MUTATING:
         _begin_immediate(connection)
+
+
+@contextmanager
+def read_connection():
+    """(connection, commit, rollback) for the few statements a request makes before it knows what it will
+    change (the logged-in user's row, and touching their login). On SQLite a connection of its
+    own: the session's would take the write lock of a change before the board's lock, which must
+    come first (webapp/access.py). On a server database the session's own: a pool checkout, a
+    ping and a transaction fewer."""
+    if db.engine.dialect.name == "sqlite":
+        with db.engine.connect() as connection:
+            yield connection, connection.commit, connection.rollback
+    else:
+        yield db.session.connection(), db.session.commit, db.session.rollback
 
 
 def hold_write_lock() -> None:
