@@ -105,3 +105,24 @@ def test_a_stale_answer_after_a_newer_live_update_does_not_reorder(board_page: P
     expect(card_titles(page, "To do")).to_have_text(["One", "Two"])
     expect(card_count(page, "To do")).to_have_text("2")
     assert page_errors == []
+
+
+def test_an_update_older_than_the_page_makes_the_board_fetch_itself_afresh(board_page: Page, page_errors: list[str]):
+    """Two servers can send two changes of one board in the other order than they were made; the
+    older arrives second, and what it shows may be missing from the newer: the board reloads its columns."""
+    page = board_page
+    add_cards(page, "To do", ["One", "Two"])
+    wait_until_live(page)
+    with page.expect_response(MOVE):
+        send_move(page, "Two", "Doing", 0)
+    expect(card_titles(page, "Doing")).to_have_text(["Two"])
+    settled(page)
+    board_path = re.sub(r"^https?://[^/]+", "", page.url)
+    with page.expect_request(lambda request: request.method == "GET" and request.url.endswith(board_path)
+                             and request.headers.get("hx-request") == "true", timeout=3000):
+        page.evaluate("""() => document.getElementById("live").dispatchEvent(new CustomEvent("htmx:sseBeforeMessage",
+            {bubbles: true, cancelable: true, detail: {type: "board", data: "<!--v:1-->\\n<i></i>"}}))""")
+    settled(page)
+    expect(card_titles(page, "Doing")).to_have_text(["Two"])
+    expect(card_titles(page, "To do")).to_have_text(["One"])
+    assert page_errors == []

@@ -80,6 +80,18 @@
     htmx.ajax("GET", location.pathname + location.search, { target: columns, swap: "outerHTML" });
   }
 
+  // Once, a little later, however many updates came out of order; at a moment of its own in each
+  // browser, so that a board open in many of them is not asked for by all at once.
+  var refreshTimer = null;
+  function refreshSoon() {
+    if (refreshTimer) return;
+    refreshTimer = setTimeout(function () {
+      refreshTimer = null;
+      var columns = document.getElementById("board-columns");
+      if (columns) refreshBoard(columns);
+    }, 200 + Math.random() * 800);
+  }
+
   // On a touch screen a card is picked up after a short hold, so a swipe still scrolls the board.
   var TOUCH_HOLD_MS = 250;
 
@@ -159,7 +171,13 @@
     if (event.detail.type !== "board") return;
     var stamp = /^<!--v:(\d+)-->/.exec(event.detail.data);
     var version = stamp ? parseInt(stamp[1], 10) : 0;
-    if (version < boardVersion) { event.preventDefault(); return; }
+    if (version < boardVersion) {
+      // Older than what the page shows: two changes were sent at once (by two servers, or this
+      // change's answer came first), and what this one shows may be missing from the newer one.
+      event.preventDefault();
+      if (stamp) refreshSoon();
+      return;
+    }
     boardVersion = version;
     var columns = document.getElementById("board-columns");
     if (columns && columns.hasAttribute("data-filtered")) {  // the fragments are unfiltered

@@ -9,11 +9,12 @@ and two workers moving cards into one column wrote the same key (24 duplicated p
 SQLite: `BEGIN IMMEDIATE` takes the write lock when the session's transaction begins, and the
 busy timeout (5 s, webapp/__init__.py) queues the other writers behind it. Reads (GET, HEAD)
 and connections outside the ORM session (the logged-in user's, which only read) keep SQLite's
-default, so readers never queue behind writers (WAL).
+default, so readers never queue behind writers (WAL). Once the change has committed, the
+request's later reads (its live update, its answer) take no write lock either.
 """
 from contextlib import contextmanager
 
-from flask import has_request_context, request
+from flask import g, has_request_context, request
 from sqlalchemy import event
 
 from .extensions import db
@@ -26,8 +27,17 @@ def _take_the_write_lock(_session, _transaction, connection) -> None:
     # `after_begin` runs before the session's first statement on this connection; with the
     # driver's default (legacy) transaction control nothing has been sent yet, so this BEGIN
     # is the transaction's first statement, and the driver sees it and adds none of its own.
-    if has_request_context() and request.method in MUTATING:
+    if has_request_context() and request.method in MUTATING and not g.get("sqlite_change_committed"):
         _begin_immediate(connection)
+
+
+@event.listens_for(db.session, "after_commit")
+def _only_reads_follow(_session) -> None:
+    # What a request does after its change has committed is read it back for the live update and
+    # the answer: those reads need no write lock, and holding it would make every other writer
+    # (of any board, in any worker) wait for the rendering too.
+    if has_request_context() and request.method in MUTATING:
+        g.sqlite_change_committed = True
 
 
 @contextmanager
