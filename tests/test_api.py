@@ -8,12 +8,13 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from sqlalchemy import select
 
 from tests.conftest import app_config, card_titles, fresh_app, make_user
 from tests.test_live import Browser, run, token_for
 from webapp.access import secret_digest
 from webapp.extensions import db
-from webapp.models import AccessToken, BoardMember, Card, Label, User, utcnow
+from webapp.models import AccessToken, Activity, BoardMember, Card, Label, User, utcnow
 from webapp.tokens import SHOWN_LENGTH, new_secret
 
 API = "/api/v1"
@@ -234,6 +235,13 @@ def test_columns_create_patch_move_archive_restore_delete(app, ada_api, ada):
     assert ada_api.call("POST", url + "/restore").get_json()["archived"] is False
     assert_problem(ada_api.call("POST", url + "/move", json={"position": -1}), 422)
     assert_problem(ada_api.call("PATCH", url, json={"wip_limit": 5000}), 422)
+    # One change: a bad limit keeps the new title from being saved too.
+    assert_problem(ada_api.call("PATCH", url, json={"title": "Testing", "wip_limit": 5000}), 422)
+    assert ada_api.get(url).get_json()["title"] == "QA"
+    with app.app_context():
+        verbs = db.session.scalars(select(Activity.verb).where(Activity.board_id == ada.board.id)
+                                   .order_by(Activity.id)).all()
+    assert verbs.count("column.renamed") == 1 and verbs.count("column.wip_changed") == 2
     assert ada_api.call("DELETE", url).status_code == 204
     assert_problem(ada_api.get(url), 404)
 

@@ -53,10 +53,9 @@ def get_column(board_id: int, column_id: int):
 def update_column(data, board_id: int, column_id: int):
     """Rename the column and/or set its WIP limit (null or 0: none)."""
     _, column = get_column_or_404(board_id, column_id, "editor", user=actor())
-    if "title" in data:
-        column_operations.rename_column(column, data["title"], actor=actor())
-    if "wip_limit" in data:
-        column_operations.set_wip_limit(column, data["wip_limit"] or None, actor=actor())
+    changes = {key: data[key] or None if key == "wip_limit" else data[key] for key in ("title", "wip_limit")
+               if key in data}
+    column_operations.update_column(column, **changes, actor=actor())
     return column_body(column)
 
 

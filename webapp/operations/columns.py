@@ -57,6 +57,32 @@ def set_wip_limit(column: BoardColumn, limit: int | None, *, actor) -> BoardColu
     return column
 
 
+KEEP = object()  # an argument left out: the column keeps what it has
+
+
+def update_column(column: BoardColumn, *, title=KEEP, wip_limit=KEEP, actor) -> BoardColumn:
+    """Rename the column and/or set its WIP limit, in one transaction (both inputs are checked
+    before anything changes)."""
+    title = column.title if title is KEEP else inputs.title(title)
+    wip_limit = column.wip_limit if wip_limit is KEEP else inputs.wip_limit(wip_limit)
+    board_id, column_id = column.board_id, column.id
+    renamed, limited = title != column.title, wip_limit != column.wip_limit
+    if renamed:
+        record(board_id, "column.renamed", actor=actor, old=column.title, column=title)
+        column.title = title
+    if limited:
+        column.wip_limit = wip_limit
+        record(board_id, "column.wip_changed", actor=actor, column=column.title, limit=column.wip_limit or "none")
+    if not (renamed or limited):
+        return column
+    commit(board_id, actor)
+    if renamed:
+        publish.column_title_changed(board_id, column)
+    if limited:
+        publish.column_counts_changed(board_id, column_id)
+    return column
+
+
 def delete_column(column: BoardColumn, *, actor) -> None:
     """The column and every card in it go for good."""
     board_id = column.board_id
