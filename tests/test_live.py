@@ -1,4 +1,4 @@
-"""The live board stream, driven directly through its ASGI handler."""
+"""The live board stream, driven directly through its ASGI handler, and through Hypercorn where its socket matters."""
 import asyncio
 import time
 
@@ -404,3 +404,118 @@ def test_a_browser_stuck_on_a_quiet_board_is_dropped_at_a_ping(app, ada, bob, mo
         await asyncio.wait_for(slow.task, 5)  # dropped
         assert streams.open_streams == 0
     run(app, scenario)
+
+
+def test_a_stream_is_not_sent_a_presence_list_it_already_shows(app, ada):
+    """With Redis every worker announces who is here; a list a stream already shows is not sent again."""
+    async def scenario(streams):
+        browser = await Browser(streams, ada.board.id, token_for(app, "ada@example.com", ada.board.id)).open()
+        shown = (await browser.frame_named("presence"))["data"]
+        await streams.broker.announce(ada.board.id, shown)
+        streams.broker.publish(ada.board.id, "board", "next")
+        assert (await browser.frame())["event"] == "board"  # no second, identical presence frame first
+        await streams.broker.announce(ada.board.id, shown.replace("Ada", "Ada and Bob"))
+        assert "Ada and Bob" in (await browser.frame_named("presence"))["data"]
+        await browser.close()
+    run(app, scenario)
+
+
+# Under Hypercorn a live stream writes its frames straight to the socket while nothing waits in
+# the socket's buffer, and through Hypercorn's send (which waits for the browser) once something does.
+
+@pytest.fixture
+def hypercorn_port(app):
+    """The app served by a real Hypercorn, on a thread of its own (tests/test_asgi.py)."""
+    import socket
+    import threading
+
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    from webapp.asgi import CorkboardASGI
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = Config()
+    config.bind = [f"127.0.0.1:{port}"]
+    config.loglevel = "WARNING"
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+
+    async def main():
+        await app.extensions["live"].start()  # (the lifespan would, but it sets signal handlers: main thread only)
+        await serve(CorkboardASGI(app), config, shutdown_trigger=stop.wait)
+
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
+    thread.start()
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield port
+    loop.call_soon_threadsafe(stop.set)
+    thread.join(5)
+
+
+def read_until(sock, raw: bytes, done) -> bytes:
+    sock.settimeout(10)
+    while not done(raw):
+        data = sock.recv(1 << 20)
+        assert data, "the stream closed"
+        raw += data
+    return raw
+
+
+def dechunk(body: bytes) -> tuple[bytes, bytes]:
+    """A chunked HTTP/1.1 body, decoded strictly (every chunk's size matches its bytes); what
+    follows the last whole chunk is returned apart."""
+    out, pos = [], 0
+    while True:
+        end = body.find(b"\r\n", pos)
+        if end < 0:
+            return b"".join(out), body[pos:]
+        size = int(body[pos:end], 16)
+        if end + 4 + size > len(body):
+            return b"".join(out), body[pos:]
+        assert size and body[end + 2 + size:end + 4 + size] == b"\r\n"
+        out.append(body[end + 2:end + 2 + size])
+        pos = end + 4 + size
+
+
+def test_a_browser_that_stalls_gets_every_event_in_order_in_well_formed_chunks(app, ada, hypercorn_port,
+                                                                               monkeypatch):
+    import socket
+
+    from tests.sse import parse_event_stream
+
+    waited = []
+    start_send = live.subscriber.start_send
+    monkeypatch.setattr(live.subscriber, "start_send", lambda *args: waited.append(1) or start_send(*args))
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", hypercorn_port))
+    token = token_for(app, "ada@example.com", ada.board.id)
+    sock.sendall(f"GET /boards/{ada.board.id}/events?token={token} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+    try:
+        raw = read_until(sock, b"", lambda raw: b"event: presence" in raw)
+        # The browser stops reading while more comes than the sockets hold (the server's send
+        # buffer grows to 4 MiB), though less than its backlog limit.
+        broker = app.extensions["live"]
+        changes = [f"change {n:03d} {'x' * 50_000} end {n:03d}" for n in range(150)]
+        ids = [broker.publish(ada.board.id, "board", change).id for change in changes]
+        time.sleep(0.5)
+        assert waited  # the socket filled up: the later frames went through Hypercorn's send
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)  # reads again, and faster
+        raw = read_until(sock, raw, lambda raw: raw.endswith(b"end 149\n\n\r\n"))
+    finally:
+        sock.close()
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert b"transfer-encoding: chunked" in head.lower()
+    decoded, rest = dechunk(body)
+    assert rest == b""
+    events = [event for event in parse_event_stream(decoded.decode()) if event["event"] == "board"]
+    assert [event["data"] for event in events] == changes  # each once, in order
+    assert [int(event["id"]) for event in events] == ids
