@@ -2,19 +2,25 @@
 """Benchmark live board updates: N open SSE streams on one board, M card moves fanned out to all.
 
     cd /work/main && .venv/bin/python bench/live_stream.py [--subscribers 1000] [--events 50]
-        [--workers 1] [--redis] [--timeout 5] [--pause 0.05] [--connect-concurrency 100]
+        [--workers 0|1|N] [--redis] [--timeout 5] [--pause 0.05] [--connect-concurrency 100]
         [--profile /tmp/live.txt] [--worker-class asyncio|uvloop] [--app webapp.asgi:app] [--no-pin]
 
 What it does, all in a throw-away temp dir (the real instance/ database is never touched):
   1. migrates a fresh SQLite database (flask_migrate.upgrade) and seeds one user who owns a board
      with 2 columns and --cards cards (tests/conftest.py make_user/make_board);
-  2. starts ONE Hypercorn process (`--workers 1`: a supervisor and one worker; `--workers 0`:
-     served in-process) in its own process group, no access log, open-file limit raised;
-     --redis adds REDIS_URL=redis://127.0.0.1:6379/0 and a unique REDIS_PREFIX (RedisBroker).
-     The server runs on the first CPU this script may use and the script on the others
-     (--no-pin: wherever the scheduler puts them). Real subscribers are other machines; here the
-     client shares the 2 cores, and unpinned it was found queued on the server's core in about
-     1 of 9 moments when both had work, which shows up as a longer, more variable tail;
+  2. starts the server in its own process group, no access log, open-file limit raised:
+     `--workers 1`: Hypercorn, a supervisor and one worker; `--workers 0`: Hypercorn serving
+     in-process; `--workers N` (N >= 2): `python -m webapp.serve --workers N`, the production way,
+     every worker on a SO_REUSEPORT socket of its own (webapp/serve.py), which needs --redis (the
+     script says so and exits 2 otherwise: the in-process broker would keep each move on the worker
+     that made it). --redis adds REDIS_URL=redis://127.0.0.1:6379/0 and a unique REDIS_PREFIX
+     (RedisBroker), and the script waits until every worker's /healthz/live says it is subscribed.
+     With one worker, the server runs on the first CPU this script may use and the script on the
+     others (--no-pin: wherever the scheduler puts them). Real subscribers are other machines; here
+     the client shares the 2 cores, and unpinned it was found queued on the server's core in about
+     1 of 9 moments when both had work, which shows up as a longer, more variable tail. Several
+     workers are never pinned (on one CPU they would take turns; on 2 cores they share them with
+     the client);
   3. logs in over HTTP (GET /login, csrf_token, POST /login), GETs the board page and reads the
      stream URL (sse-connect) and the CSRF token (<body hx-headers>);
   4. opens --subscribers SSE streams from this one asyncio process, each a bare asyncio protocol
@@ -22,23 +28,33 @@ What it does, all in a throw-away temp dir (the real instance/ database is never
      connect_s = until every stream got status 200 and its first frame. Joins make "presence"
      events to every open stream (one per join before commit b33aae7, O(N^2) frames; now one per
      moment of joins), so the script then waits until no frame has arrived for 1 s (settle_s;
-     it includes that second) before measuring moves;
+     it includes that second) before measuring moves. With several workers the kernel spreads
+     the connections by a hash of their addresses, nearly evenly: the script reads which worker
+     holds each stream (the socket inodes in /proc/<pid>/fd against /proc/net/tcp, matched by
+     the client's port), closes the streams a worker holds beyond its share and opens them again
+     until each holds n/N, and prints the count per worker ("workers :" line: the counts read
+     again just before the moves, then as first spread and how many were reopened);
   5. makes --events card moves one at a time through the app's own endpoint
      (PATCH /boards/<id>/cards/<id>/move, HX-Request + X-CSRFToken, as the board page sends it).
      Latency of (event, subscriber) = time the "board" frame with that move's SSE id reached the
      subscriber's socket (stamped when the event loop hands the bytes to the stream's protocol)
      minus t0, taken just before the PATCH is written. After each move: wait until every stream
      got it (or --timeout: lost), then --pause;
-  6. server RSS per stream: VmRSS of the worker before opening streams and after they are
-     connected and presence has settled, divided by N;
+  6. server RSS per stream: VmRSS of the worker(s, summed) before opening streams and after they
+     are connected and presence has settled, divided by N;
   7. server CPU per move, split into the PATCH itself (timed in --warmup moves made before any
-     stream is open) and the fan-out per stream; CPU used by other processes (a warning when the
-     machine is busy); with --profile, py-spy samples of the worker during connect and moves.
+     stream is open) and the fan-out per stream: fan-out us per stream = (CPU of the server's
+     processes during the moves / moves - the PATCH's CPU) / streams, printed for every run (and
+     on the last line), and the CPU per move of each worker and of Redis; CPU used by other
+     processes (a warning when the machine is busy); with --profile, py-spy samples of the
+     worker during connect and moves (one file per worker, FILE.<pid>, when there are several).
 
 The last line is machine-readable:
   subscribers=<n> connect_s=<n> events=<n> p50_ms=<n> p99_ms=<n> max_ms=<n> lost=<n> rss_kb_per_sub=<n>
-Targets: 1000 -> p99 <= 50 ms, connect_s <= 2, lost=0; 2000 -> p99 <= 100 ms;
-5000 -> p99 <= 300 ms, lost=0; <= 30 KB per stream. Exits 1 when the run itself is invalid
+  workers=<n> fanout_us_per_stream=<n>
+Targets: 1000 (one worker) -> p99 <= 50 ms, connect_s <= 2, lost=0; 2000 -> p99 <= 100 ms;
+5000 -> p99 <= 300 ms, lost=0; 10000 (`--workers 2 --redis`) -> p99 <= 300 ms, lost=0 (2000 on two
+workers: p99 <= 100 ms); <= 30 KB per stream; fan-out us per stream flat as N grows. Exits 1 when the run itself is invalid
 (login failed, streams refused, a move not answered 200, streams that never connected, or the
 server logged a traceback before it was stopped). Missed targets alone do not fail the run.
 """
@@ -883,7 +899,6 @@ async def bench(args, port: int, board_id: int, columns: list[int], card_ids: li
     if len(workers) > 1 and not result["problems"]:
         result["balance"] = await balance(args, run, subscribers, workers, port, request, gate)
         connected_at = time.perf_counter()
-    result["per_worker"] = per_worker(subscribers, workers, port)
 
     # ---- settle: no frame on any stream for 1 s (presence updates come 0.25 s after a join)
     settle_deadline = time.perf_counter() + args.settle_timeout
@@ -905,6 +920,7 @@ async def bench(args, port: int, board_id: int, columns: list[int], card_ids: li
                                   "move latencies may include queued presence frames")
     await asyncio.sleep(0.5)  # let the server's allocator and the queues go quiet
     result["rss_after"] = rss_kb(workers)
+    result["per_worker"] = per_worker(subscribers, workers, port)  # who holds which stream during the moves
     if run.connected < n:  # moves only wait for the streams that are open
         run.n = len([s for s in subscribers if s.connected and not s.closed])
 
