@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""The board page in a real browser: load times, bytes, and a drag-and-drop until htmx settles.
+"""The board page in a real browser: load times, bytes, and the author's own round trips (add a
+card, move it, edit it) until htmx settles.
 
     cd /work/main && .venv/bin/python bench/browser.py [--cards 100,1000] [--loads 3] [--drops 5]
-        [--timeout 300]
+        [--adds 5] [--edits 5] [--timeout 300]
 
 What it does, all in a throw-away temp dir (the real instance/ database is never touched):
+  0. builds the script and style bundles as the sources are now (webapp/assets.py), as the
+     browser tests do;
   1. migrates a fresh SQLite database and seeds, through the app's own models, one user and one
      4-column board per --cards figure (cards spread evenly, realistic titles and descriptions,
      a third of them labelled), like bench/board_page.py;
@@ -20,18 +23,29 @@ What it does, all in a throw-away temp dir (the real instance/ database is never
      (medians over the loads); then, on one page, drags a card to another column with the mouse
      --drops times (after one warm-up drag), each timed from the drop to the first frame where the
      move request has answered and htmx has nothing left in flight, swapping or settling
-     (drop_to_settled_ms, the median).
+     (drop_to_settled_ms, the median);
+  4. on the same page, adds a card --adds times (after one warm-up): types a title into the first
+     column's "Add a card" form and presses Enter, timed from the form's submit event to the same
+     end, the add request answered and htmx idle (add_to_settled_ms);
+  5. edits a card --edits times (after one warm-up): opens a card's dialog (not timed), opens
+     "Edit card", changes the title and clicks Save, timed from the submit to the same end
+     (edit_to_settled_ms).
+Each timing is split into its phases: the start to the request leaving (htmx:beforeRequest), the
+request until its answer has arrived (the request's loadend; the server's own part, the
+request's Resource Timing requestStart to responseStart, is shown beside it), and the answer
+until the settled frame.
 
 One line per board is machine-readable:
-  browser cards=<n> dom_ready_ms=<n> first_paint_ms=<n> bytes_total=<n> js_bytes=<n> css_bytes=<n> drop_to_settled_ms=<n>
+  browser cards=<n> dom_ready_ms=<n> first_paint_ms=<n> bytes_total=<n> js_bytes=<n> css_bytes=<n> drop_to_settled_ms=<n> add_to_settled_ms=<n> edit_to_settled_ms=<n>
 The whole run is bounded by --timeout; the server is stopped however it ends. Exits 1 when the
-benchmark itself is invalid (the board page not shown, a move refused).
+benchmark itself is invalid (the board page not shown, a move, an add or an edit refused).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import random
+import re
 import secrets
 import shutil
 import signal
@@ -39,6 +53,7 @@ import statistics
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from board_page import (COLUMN_TITLES, EMAIL, HOST, OBJECTS, PASSWORD, ROOT, SENTENCES, VERBS,  # noqa: E402
@@ -53,7 +68,10 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 VIEWPORT = {"width": 1280, "height": 800}
 LABELS = (("Design", "purple"), ("Bug", "red"), ("Marketing", "sky"), ("Legal", "orange"),
           ("Backend", "green"), ("Blocked", "yellow"))
-TARGETS = {"dom_ready_ms": (1000, 800), "drop_to_settled_ms": (1000, 150), "bytes_total": (100, 200 * 1024)}
+# {figure: (on the board of this many cards, at most)}; the author's own add, move and edit, from
+# the action to the settled page, as on an idle server.
+TARGETS = {"dom_ready_ms": (1000, 800), "bytes_total": (100, 200 * 1024), "drop_to_settled_ms": (1000, 50),
+           "add_to_settled_ms": (1000, 50), "edit_to_settled_ms": (1000, 50)}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -61,6 +79,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cards", default="100,1000", help="cards per board, comma-separated (100,1000)")
     parser.add_argument("--loads", type=int, default=3, help="cold page loads per board (3)")
     parser.add_argument("--drops", type=int, default=5, help="timed drags per board (5)")
+    parser.add_argument("--adds", type=int, default=5, help="timed card adds per board (5)")
+    parser.add_argument("--edits", type=int, default=5, help="timed card edits per board (5)")
     parser.add_argument("--timeout", type=int, default=300, help="seconds the whole run may take (300)")
     args = parser.parse_args(argv)
     args.card_counts = [int(n) for n in args.cards.split(",") if n.strip()]
@@ -127,19 +147,24 @@ PAGE_FIGURES = """() => {
     };
 }"""
 
-# Times each drop: from the drop (or the button's release) to the first frame after the move's
-# request has answered in which htmx has nothing in flight, swapping or settling. The end is
-# the request's own `loadend` (htmx has handled the answer by then): htmx:afterRequest fires on
-# the dragged card, which the live update of the same move may already have replaced, so it
-# need not reach the document.
-DROP_TIMER = """() => {
-    const bench = window.__drop = {armed: false, t0: null, t1: null};
-    const dropped = () => { if (bench.armed && bench.t0 === null) bench.t0 = performance.now(); };
-    for (const type of ["drop", "dragend", "pointerup", "mouseup"]) document.addEventListener(type, dropped, true);
+# Times the author's own actions: from the start (the drop or the button's release for a drag,
+# the form's submit for an add or an edit) to the first frame after the action's request has
+# answered in which htmx has nothing in flight, swapping or settling. The end is the request's own
+# `loadend` (htmx has handled the answer by then): htmx:afterRequest fires on the element that
+# sent it, which the live update of the same change may already have replaced (the dragged
+# card), so it need not reach the document. `server` is the request's Resource Timing,
+# requestStart to responseStart: the server's part of the request.
+ROUND_TRIP_TIMER = """() => {
+    const bench = window.__trip = {armed: false, pattern: null, method: null, t0: null, t1: null};
+    const started = () => { if (bench.armed && bench.t0 === null) bench.t0 = performance.now(); };
+    for (const type of ["drop", "dragend", "pointerup", "mouseup", "submit"]) document.addEventListener(type, started, true);
     const BUSY = ".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added";
     document.addEventListener("htmx:beforeRequest", (event) => {
-        if (!bench.armed || !/\\/move$/.test(event.detail.pathInfo.requestPath)) return;
+        const path = event.detail.pathInfo.requestPath;
+        if (!bench.armed || bench.sent || event.detail.requestConfig.verb !== bench.method
+            || !new RegExp(bench.pattern).test(path)) return;
         bench.sent = performance.now();
+        bench.url = new URL(path, location.href).href;
         event.detail.xhr.addEventListener("loadend", () => {
             bench.answered = performance.now();
             const check = () => {
@@ -149,6 +174,14 @@ DROP_TIMER = """() => {
             requestAnimationFrame(check);
         });
     });
+}"""
+ARM = """([method, pattern]) => Object.assign(window.__trip,
+    {armed: true, method, pattern, t0: null, t1: null, sent: null, answered: null, url: null})"""
+# The request's Resource Timing entry: requestStart to responseStart, the server's part.
+SERVER_MS = """(url) => {
+    const entries = performance.getEntriesByName(url, "resource");
+    const entry = entries[entries.length - 1];
+    return entry && entry.requestStart > 0 ? entry.responseStart - entry.requestStart : null;
 }"""
 
 
@@ -182,39 +215,122 @@ def cold_loads(browser, state: dict, url: str, cards: int, loads: int) -> dict:
     return result
 
 
-def drops(browser, state: dict, url: str, count: int) -> tuple[list[float], list[tuple[float, float, float]]]:
-    """Each timed drag's drop_to_settled, and its phases: drop to request sent, request to
-    answer (the server and the network), answer to the settled frame (htmx and the page)."""
+def board_page(browser, state: dict, url: str):
+    """A context and a page on the board, its scripts ready and the round-trip timer installed."""
     context = browser.new_context(storage_state=state, viewport=VIEWPORT)
-    statuses: list[int] = []
+    page = context.new_page()
+    page.goto(url, wait_until="load")
+    page.wait_for_function("() => window.htmx && window.Sortable && document.querySelector('.cards') "
+                           "&& Sortable.get(document.querySelector('.cards'))")
+    page.evaluate(ROUND_TRIP_TIMER)
+    return context, page
+
+
+class Trips:
+    """The timed round trips of one kind: totals, and phases (start to request sent, request to
+    answer, answer to the settled frame), and the server's part of each request."""
+
+    def __init__(self, page, method: str, pattern: str, what: str):
+        self.page, self.method, self.pattern, self.what = page, method, pattern, what
+        self.statuses: list[int] = []
+        self.times: list[float] = []
+        self.phases: list[tuple[float, float, float]] = []
+        self.server: list[float] = []
+        compiled = re.compile(pattern)
+        page.on("response", lambda r: self.statuses.append(r.status)
+                if r.request.method == method.upper() and compiled.search(urlsplit(r.url).path) else None)
+
+    def time(self, act, timed: bool) -> None:
+        """Arms the timer, does `act()`, waits for the settled frame and records it if `timed`."""
+        page = self.page
+        page.evaluate(ARM, [self.method, self.pattern])
+        before = len(self.statuses)
+        act()
+        page.wait_for_function("() => window.__trip.t1 !== null", timeout=10_000)
+        timing = page.evaluate("() => window.__trip")
+        page.evaluate("() => { window.__trip.armed = false; }")
+        page.wait_for_timeout(50)  # the response event has reached Python
+        if len(self.statuses) == before or not 200 <= self.statuses[-1] < 300:
+            raise RuntimeError(f"{self.what}: no successful request (statuses {self.statuses[before:]})")
+        if timing["t0"] is None:
+            raise RuntimeError(f"{self.what}: its start was not seen (no drop, pointerup or submit event)")
+        if timed:
+            self.times.append(timing["t1"] - timing["t0"])
+            self.phases.append((timing["sent"] - timing["t0"], timing["answered"] - timing["sent"],
+                                timing["t1"] - timing["answered"]))
+            server = page.evaluate(SERVER_MS, timing["url"])
+            if server is not None:
+                self.server.append(server)
+
+    def summary(self) -> str:
+        split = ", ".join(f"{t:.0f} ({a:.0f}+{b:.0f}+{c:.0f})" for t, (a, b, c) in zip(self.times, self.phases))
+        medians = " + ".join(f"{statistics.median(p[i] for p in self.phases):.1f}" for i in range(3))
+        server = f", server {statistics.median(self.server):.1f}" if self.server else ""
+        return f"{split} ms; median {statistics.median(self.times):.1f} = {medians}{server}"
+
+
+def drops(browser, state: dict, url: str, count: int) -> Trips:
+    """Drags the first card of the first column onto the second card of the second, `count`
+    times after a warm-up."""
+    context, page = board_page(browser, state, url)
     try:
-        page = context.new_page()
-        page.on("response", lambda r: statuses.append(r.status)
-                if r.request.method == "PATCH" and r.url.endswith("/move") else None)
-        page.goto(url, wait_until="load")
-        page.wait_for_function("() => window.htmx && window.Sortable && document.querySelector('.cards') "
-                               "&& Sortable.get(document.querySelector('.cards'))")
-        page.evaluate(DROP_TIMER)
-        times, phases = [], []
+        trips = Trips(page, "patch", r"/cards/\d+/move$", "a drag-and-drop")
         for attempt in range(count + 1):  # the first is a warm-up
             source = page.locator("#board-columns ol.cards").nth(0).locator("> .card").first
             target = page.locator("#board-columns ol.cards").nth(1).locator("> .card").nth(1)
-            page.evaluate("() => Object.assign(window.__drop, {armed: true, t0: null, t1: null, sent: null, answered: null})")
-            before = len(statuses)
-            drag(page, source, target)
-            page.wait_for_function("() => window.__drop.t1 !== null", timeout=10_000)
-            timing = page.evaluate("() => window.__drop")
-            page.evaluate("() => { window.__drop.armed = false; }")
-            if len(statuses) == before or not 200 <= statuses[-1] < 300:
-                raise RuntimeError(f"a drag-and-drop sent no successful move (statuses {statuses[before:]})")
-            if timing["t0"] is None:
-                raise RuntimeError("the drop was not seen (no drop, dragend or pointerup event)")
-            if attempt:
-                times.append(timing["t1"] - timing["t0"])
-                phases.append((timing["sent"] - timing["t0"], timing["answered"] - timing["sent"],
-                               timing["t1"] - timing["answered"]))
+            trips.time(lambda: drag(page, source, target), timed=attempt > 0)
             page.wait_for_timeout(300)  # the live echo of the move lands before the next drag
-        return times, phases
+        return trips
+    finally:
+        context.close()
+
+
+def adds(browser, state: dict, url: str, count: int) -> Trips:
+    """Adds a card to the first column through its "Add a card" form, `count` times after a warm-up."""
+    context, page = board_page(browser, state, url)
+    try:
+        trips = Trips(page, "post", r"/columns/\d+/cards$", "adding a card")
+        column = page.locator("#board-columns > .column").first
+        column.locator("details.add-card > summary").click()
+        cards = column.locator("ol.cards > .card")
+        for attempt in range(count + 1):
+            field = column.get_by_label("Card title")
+            field.fill(f"Benchmark card {attempt + 1}")
+            before = cards.count()
+            trips.time(lambda: field.press("Enter"), timed=attempt > 0)
+            if cards.count() != before + 1:
+                raise RuntimeError(f"adding a card: the column shows {cards.count()} cards, expected {before + 1}")
+            page.wait_for_timeout(300)  # the live echo of the add lands before the next one
+        return trips
+    finally:
+        context.close()
+
+
+def edits(browser, state: dict, url: str, count: int) -> Trips:
+    """Renames the first card of the second column in its dialog, `count` times after a warm-up;
+    opening the dialog is not timed."""
+    context, page = board_page(browser, state, url)
+    try:
+        trips = Trips(page, "put", r"/cards/\d+$", "editing a card")
+        dialog = page.locator("#card-dialog")
+        for attempt in range(count + 1):
+            face = page.locator("#board-columns ol.cards").nth(1).locator("> .card").first
+            face.locator(":scope > a").click()
+            dialog.get_by_role("heading", level=2).wait_for()
+            page.wait_for_function("() => document.getElementById('card-dialog').open "
+                                   "&& !document.querySelector('.htmx-request, .htmx-settling')")
+            edit = dialog.locator("details.card-edit")
+            if edit.get_attribute("open") is None:
+                edit.locator("summary").click()
+            title = f"Benchmark title {attempt + 1}"
+            dialog.get_by_label("Title", exact=True).fill(title)
+            trips.time(lambda: dialog.get_by_role("button", name="Save").click(), timed=attempt > 0)
+            if dialog.locator("#card-detail-title").inner_text().strip() != title:
+                raise RuntimeError("editing a card: the dialog does not show the new title")
+            page.wait_for_timeout(300)  # the live echo of the edit lands
+            page.keyboard.press("Escape")
+            page.wait_for_function("() => !document.getElementById('card-dialog').open")
+        return trips
     finally:
         context.close()
 
@@ -250,6 +366,8 @@ def main(argv=None) -> int:
     signal.alarm(args.timeout)
     proc = None
     try:
+        from webapp import assets
+        assets.build(ROOT / "static")  # the bundles as the sources are now
         migrate(env)
         boards = seed(args.card_counts)
         port = free_port()
@@ -258,7 +376,7 @@ def main(argv=None) -> int:
         wait_healthy(proc, port, log_path)
         base = f"http://{HOST}:{port}"
         print(f"Corkboard in Chromium ({CHROMIUM}), Hypercorn -w 1 on {base}; boards of {args.cards} cards, "
-              f"{args.loads} cold loads and {args.drops} drags each (medians)", flush=True)
+              f"{args.loads} cold loads, {args.drops} drags, {args.adds} adds and {args.edits} edits each (medians)", flush=True)
         lines = []
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -270,20 +388,24 @@ def main(argv=None) -> int:
                 for cards, board_id in boards.items():
                     url = f"{base}/boards/{board_id}"
                     load = cold_loads(browser, state, url, cards, args.loads)
-                    times, phases = drops(browser, state, url, args.drops)
-                    settle = statistics.median(times)
+                    trips = {"drop": drops(browser, state, url, args.drops),
+                             "add": adds(browser, state, url, args.adds),
+                             "edit": edits(browser, state, url, args.edits)}
+                    settled = {kind: statistics.median(t.times) for kind, t in trips.items()}
                     files = ", ".join(f"{'HTML' if n == 0 else path.rsplit('/', 1)[-1]} {size:,}"
                                       for n, (path, size) in enumerate(load["files"]))
                     print(f"{cards} cards: bytes: {files}")
-                    split = ", ".join(f"{t:.0f} ({a:.0f}+{b:.0f}+{c:.0f})" for t, (a, b, c) in zip(times, phases))
-                    print(f"{cards} cards: drops {split} ms (drop to request + request + answer to settled)"
-                          + verdict("dom_ready_ms", cards, load["dom_ready_ms"])
-                          + verdict("drop_to_settled_ms", cards, settle)
+                    for kind, what in (("drop", "drops"), ("add", "adds"), ("edit", "edits")):
+                        print(f"{cards} cards: {what} {trips[kind].summary()} "
+                              f"(start to request + request + answer to settled)"
+                              + verdict(f"{kind}_to_settled_ms", cards, settled[kind]))
+                    print(f"{cards} cards: page" + verdict("dom_ready_ms", cards, load["dom_ready_ms"])
                           + verdict("bytes_total", cards, load["bytes_total"]), flush=True)
                     lines.append(f"browser cards={cards} dom_ready_ms={load['dom_ready_ms']:.0f} "
                                  f"first_paint_ms={load['first_paint_ms']:.0f} bytes_total={load['bytes_total']:.0f} "
                                  f"js_bytes={load['js_bytes']:.0f} css_bytes={load['css_bytes']:.0f} "
-                                 f"drop_to_settled_ms={settle:.0f}")
+                                 f"drop_to_settled_ms={settled['drop']:.0f} add_to_settled_ms={settled['add']:.0f} "
+                                 f"edit_to_settled_ms={settled['edit']:.0f}")
             finally:
                 browser.close()
         load1, load5, _ = os.getloadavg()
