@@ -10,7 +10,7 @@ from .. import live
 from ..extensions import db
 from ..forms import ColumnForm
 from ..models import Board, BoardColumn, Card
-from ..pagecache import board_version
+from ..pagecache import BOARD_VERSION, board_version
 from ..queries import board_context, card_face, card_faces
 
 ACTIVE = Card.archived_at.is_(None)
@@ -47,10 +47,19 @@ NEXT_CARD = (  # the active card that follows a card in its column, in board ord
 )
 
 
+# One statement for all of a placement but the face: the columns' counts, the card that now
+# follows the placed one, and the board's version, all as of one moment.
+PLACEMENT = (
+    COLUMN_COUNTS
+    .add_columns(NEXT_CARD.scalar_subquery().label("next_id"),
+                 BOARD_VERSION.scalar_subquery().label("version"))
+)
+
+
 class Placement:
     """Where a card is now: its face, the card that follows it, the counts of the columns it touched.
-    `version`, the board's, is read first, and stamps both the live update and the author's own
-    response: what they show is at least as new as their stamp."""
+    `version`, the board's, is read first (with the counts and the next card), then the face: what
+    the live update and the author's own response show is at least as new as their stamp."""
 
     def __init__(self, board_id: int, card_id: int, column_ids: list[int]):
         self.board_id, self.card_id, self.column_ids = board_id, card_id, list(dict.fromkeys(column_ids))
@@ -58,11 +67,13 @@ class Placement:
 
     def load(self) -> "Placement":
         if self.version is None:
-            self.version = board_version(self.board_id)
+            rows = db.session.execute(PLACEMENT, {"column_ids": self.column_ids, "card_id": self.card_id,
+                                                  "board_id": self.board_id}).all()
+            self.version = (rows[0].version if rows else board_version(self.board_id)) or 0
+            self.counts = [(row[0], row[1]) for row in rows]
             faces = card_faces(self.board_id, card_ids=[self.card_id])
             self.card = faces[0] if faces else None  # gone (deleted or archived) since: its own event says so
-            self.next_id = db.session.scalar(NEXT_CARD, {"card_id": self.card_id}) if self.card else None
-            self.counts = column_counts(self.column_ids)
+            self.next_id = rows[0].next_id if self.card and rows else None
         return self
 
 
