@@ -9,7 +9,7 @@ from sqlalchemy import select, text
 
 from tests.conftest import UserClient
 from webapp.extensions import db
-from webapp.models import AccessToken, utcnow
+from webapp.models import AccessToken, User, utcnow
 from webapp.tokens import TokenError, user_for_bearer
 
 SECRET = re.compile(r'id="token-secret" type="text" value="([^"]+)"')
@@ -265,7 +265,7 @@ def test_a_change_can_follow_the_check_in_the_same_request(app, ada):
     secret = make_token(ada, scope="write")
     with app.test_request_context("/api/v1/boards", method="POST"):
         user = user_for_bearer(f"Bearer {secret}", need_write=True)
-        user.name = "Ada Lovelace"
+        db.session.get(User, user.id).name = "Ada Lovelace"
         db.session.commit()
     with app.app_context():
         assert db.session.scalar(text("SELECT name FROM users WHERE email = 'ada@example.com'")) == "Ada Lovelace"

@@ -6,6 +6,7 @@ whose role falls short gets 403. The actor is the logged-in user unless another 
 API token's user, the importer's).
 """
 import hashlib
+from dataclasses import dataclass
 import threading
 from collections import defaultdict
 from datetime import datetime, timezone
@@ -19,6 +20,15 @@ from .extensions import db, login_manager
 from .models import (Attachment, Board, BoardColumn, BoardMember, Card, ChecklistItem, Comment, Label, User,
                      Webhook, role_at_least)
 from .pagecache import BOARD_VERSION
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who makes a change, as the board operations need them: an API token's user (a page's is
+    the logged-in `current_user`, which has the same three)."""
+    id: int
+    name: str
+    email: str
+
 
 NOT_ALLOWED = {
     "editor": "Viewers can look but not change this board. Ask an owner for editor access.",

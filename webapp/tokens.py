@@ -23,7 +23,7 @@ from wtforms import DateField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from .access import as_utc, require_login, secret_digest
+from .access import Actor, as_utc, require_login, secret_digest
 from .extensions import db
 from .hypermedia import updated, wants_fragment
 from .models import TOKEN_SCOPES, AccessToken, User, utcnow
@@ -104,20 +104,22 @@ class TokenForm(FlaskForm):
 # --- What the API uses ----------------------------------------------------------------------
 
 _TOKEN_BY_HASH = (select(AccessToken.id, AccessToken.user_id, AccessToken.scope, AccessToken.expires_at,
-                         AccessToken.revoked_at, AccessToken.last_used_at)
+                         AccessToken.revoked_at, AccessToken.last_used_at, User.name, User.email)
+                  .join(User, User.id == AccessToken.user_id)
                   .where(AccessToken.token_hash == bindparam("token_hash")))
 _TOUCH_TOKEN = (update(AccessToken).where(AccessToken.id == bindparam("token_id"))
                 .values(last_used_at=bindparam("now")))
 
 
-def user_for_bearer(header_value: str | None, *, need_write: bool) -> User | None:
+def user_for_bearer(header_value: str | None, *, need_write: bool) -> Actor | None:
     """The account an `Authorization: Bearer cb_…` header speaks for; None when the header is
     absent, of another kind, or names no token. Raises TokenError when the token exists but may
     not do this: revoked, expired, or read-only and `need_write`.
 
     Call it before the request's own database work: the token is read and its use noted on a
     connection of its own (committed at once, so a GET notes it too, and on SQLite a change's
-    write lock is not yet held by the request's session)."""
+    write lock is not yet held by the request's session), with the user's id, name and email:
+    all a change needs of who makes it, and the session is left untouched."""
     secret = bearer_secret(header_value)
     if secret is None:
         return None
@@ -138,7 +140,7 @@ def user_for_bearer(header_value: str | None, *, need_write: bool) -> User | Non
                 connection.commit()
             except SQLAlchemyError:  # a busy database: the call matters more; a later one notes it
                 log.warning("Could not note the use of access token %s", token.id, exc_info=True)
-    return db.session.get(User, token.user_id)
+    return Actor(token.user_id, token.name, token.email)
 
 
 def bearer_secret(header_value: str | None) -> str | None:

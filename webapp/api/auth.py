@@ -10,8 +10,7 @@ from flask_login import current_user
 from flask_wtf.csrf import ValidationError, validate_csrf
 from werkzeug.exceptions import Forbidden, Unauthorized
 
-from ..extensions import db
-from ..models import User
+from ..access import Actor
 from ..tokens import TokenError, user_for_bearer
 
 READS = {"GET", "HEAD", "OPTIONS"}
@@ -42,12 +41,6 @@ def load_actor() -> None:
         if user is None:
             raise unauthorized("That is not a valid access token.",
                                'Bearer realm="Corkboard", error="invalid_token"')
-        if writing:
-            # Loading the user began the session's transaction, which for a change takes SQLite's
-            # write lock (webapp/sqlite_lock.py) before the board's lock. A page takes the board's
-            # lock first; taking them the other way round, two changes on one board can each hold
-            # the lock the other waits for. End it: the user reloads once the board's lock is held.
-            db.session.rollback()
         g.api_actor = user
         return
     if not current_user.is_authenticated:
@@ -61,5 +54,6 @@ def load_actor() -> None:
     g.api_actor = current_user._get_current_object()
 
 
-def actor() -> User:
+def actor() -> Actor:
+    """The caller: a token's user (`Actor`), or the logged-in browser's `current_user`."""
     return g.api_actor
