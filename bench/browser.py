@@ -149,8 +149,9 @@ PAGE_FIGURES = """() => {
 
 # Times the author's own actions: from the start (the drop or the button's release for a drag,
 # the form's submit for an add or an edit) to the first frame after the action's request has
-# answered in which htmx has nothing in flight, swapping or settling. The end is the request's own
-# `loadend` (htmx has handled the answer by then): htmx:afterRequest fires on the element that
+# answered in which htmx has nothing in flight, swapping or settling. The phases end when the
+# request leaves (htmx:beforeRequest) and when its whole answer is in (readyState 4, before htmx
+# handles it). The check starts at the request's own `loadend` (htmx has swapped the answer by then): htmx:afterRequest fires on the element that
 # sent it, which the live update of the same change may already have replaced (the dragged
 # card), so it need not reach the document. `server` is the request's Resource Timing,
 # requestStart to responseStart: the server's part of the request.
@@ -165,8 +166,11 @@ ROUND_TRIP_TIMER = """() => {
             || !new RegExp(bench.pattern).test(path)) return;
         bench.sent = performance.now();
         bench.url = new URL(path, location.href).href;
-        event.detail.xhr.addEventListener("loadend", () => {
-            bench.answered = performance.now();
+        const xhr = event.detail.xhr;
+        // The whole answer is in (readyState 4 comes before "load", where htmx swaps it); the
+        // check starts once htmx has swapped it ("loadend" comes after "load").
+        xhr.addEventListener("readystatechange", () => { if (xhr.readyState === 4) bench.answered = performance.now(); });
+        xhr.addEventListener("loadend", () => {
             const check = () => {
                 if (document.querySelector(BUSY)) requestAnimationFrame(check);
                 else bench.t1 = performance.now();
