@@ -16,7 +16,7 @@ from .live import stream_token
 from .models import BOARD_COLORS, Board, BoardColumn, BoardMember, Card, User, role_at_least
 from .operations import boards as board_operations
 from .pagecache import TOKEN_PLACEHOLDER, Blanks, cached_render, page_cache_enabled, session_csrf_token
-from .queries import CardFilters, board_context
+from .queries import CardFilters, board_context, filter_members
 
 bp = Blueprint("boards", __name__, url_prefix="/boards")
 bp.before_request(require_login)
@@ -75,7 +75,7 @@ def show(board_id: int):
                                **board_context(get_board_or_404(board_id), filters))
     if filters or session.get("_flashes") or not page_cache_enabled():  # a page shown once: not worth caching
         board = get_board_or_404(board_id)
-        page = render_template("board.html", board=board, board_body=Markup(render_board_body(board, filters)),
+        page = render_template("board.html", **board_body_context(board, filters),  # the body in the same render
                                stream_url=stream_url(board_id, stream_token(current_user.id, board_id, current_user.login_id)))
     else:
         page = cached_board_page(board_id)
@@ -110,11 +110,13 @@ def stream_url(board_id: int, token: str) -> str:
 
 
 def render_board_body(board: Board, filters: CardFilters) -> str:
-    # The filter bar offers the board's labels (in the context) and members.
-    members = db.session.scalars(
-        select(BoardMember).join(BoardMember.user).where(BoardMember.board_id == board.id)
-        .options(contains_eager(BoardMember.user)).order_by(User.name)).all()
-    return render_template("board_body.html", members=members, **board_context(board, filters))
+    return render_template("board_body.html", **board_body_context(board, filters))
+
+
+def board_body_context(board: Board, filters: CardFilters) -> dict:
+    """What templates/board_body.html shows: the columns and their cards, and for the filter bar
+    the board's labels (from board_context) and members."""
+    return {"members": filter_members(board.id), **board_context(board, filters)}
 
 
 @bp.get("/<int:board_id>/title")

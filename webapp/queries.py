@@ -237,6 +237,23 @@ def board_context(board: Board, filters: CardFilters | None = None) -> dict:
             "column_totals": totals and {column.id: totals.get(column.id, 0) for column in columns}}
 
 
+FILTER_MEMBERS = (select(BoardMember.user_id, User.name).join(User, User.id == BoardMember.user_id)
+                  .where(BoardMember.board_id == bindparam("board_id")).order_by(User.name, User.id))
+
+
+@dataclass(slots=True, frozen=True)
+class Member:
+    """A member of a board as its filter bar offers them: `member.user_id`, `member.user.name`."""
+    user_id: int
+    user: Person
+
+
+def filter_members(board_id: int) -> list[Member]:
+    """The board's members for its filter bar, by name."""
+    return [Member(user_id, Person(user_id, name))
+            for user_id, name in plain_rows(FILTER_MEMBERS, {"board_id": board_id})]
+
+
 def board_members(board_id: int) -> list[User]:
     """The board's members, by name: who can be assigned to its cards and mentioned in comments."""
     return db.session.scalars(
