@@ -2,7 +2,7 @@
 """Benchmark the board page (`GET /boards/<id>`) under Hypercorn against the framework ceiling.
 
     cd /work/main && .venv/bin/python bench/board_page.py [--duration 10] [--connections 50]
-        [--threads 2] [--cards 100] [--workers 2]
+        [--threads 2] [--cards 100] [--workers 2] [--no-cache [--renders 200]]
 
 What it does, all in a throw-away temp dir (the real instance/ database is never touched):
   1. migrates a fresh SQLite database and seeds one user, one board with 4 columns and
@@ -11,10 +11,15 @@ What it does, all in a throw-away temp dir (the real instance/ database is never
      log) in its own process group;
   3. logs in over real HTTP (GET /login, csrf_token, POST /login) and keeps the session cookie;
   4. runs wrk on the board page and on /healthz (the framework ceiling), after a warm-up;
-  5. measures HTML bytes per card (full board minus the empty twin, divided by --cards).
+  5. measures HTML bytes per card (full board minus the empty twin, divided by --cards);
+  6. with --no-cache, restarts Hypercorn with the page cache off (PAGE_CACHE=0, webapp/pagecache.py)
+     and runs the same wrk measurement, every response then a cold render; and renders the page
+     --renders times in this process (a Flask test client, cache off) for its CPU time per render.
 
 The last line is machine-readable:
   board100 rps=<n> p50_ms=<n> p99_ms=<n> | ceiling rps=<n> | ratio=<n> | html_bytes_per_card=<n>
+and with --no-cache it goes on:
+  | uncached rps=<n> p50_ms=<n> p99_ms=<n> cpu_ms=<n> | render_cpu_ms=<n>
 The script exits non-zero when the benchmark itself is invalid (non-2xx responses, responses
 too small to be the board page, e.g. a redirect to /login, or the page missing cards).
 """
@@ -81,6 +86,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--cards", type=int, default=100, help="cards on the benchmarked board (100)")
     parser.add_argument("--workers", type=int, default=2, help="Hypercorn worker processes (2)")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up per URL (2)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="also measure the board page with the page cache off (PAGE_CACHE=0)")
+    parser.add_argument("--renders", type=int, default=200,
+                        help="with --no-cache: uncached renders timed in this process (200)")
     args = parser.parse_args(argv)
     if args.cards < 1:
         parser.error("--cards must be at least 1")
@@ -337,6 +346,32 @@ def fmt_ms(value: float) -> str:
     return f"{value:.2f}" if value < 100 else f"{value:.1f}"
 
 
+# --------------------------------------------------------------------------- uncached
+
+def render_cpu_ms(board_id: int, renders: int) -> float:
+    """CPU milliseconds (process_time) per render of the board page with the page cache off, in
+    this process: a Flask test client logged in as the bench user, no server, no wrk."""
+    sys.path.insert(0, str(ROOT))
+    from webapp import create_app
+
+    app = create_app({"PAGE_CACHE": False})
+    client = app.test_client()
+    html = client.get("/login").get_data(as_text=True)
+    match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    if not match:
+        raise RuntimeError("GET /login (in process): no csrf_token hidden input found")
+    client.post("/login", data={"email": EMAIL, "password": PASSWORD, "csrf_token": match.group(1)})
+    url = f"/boards/{board_id}"
+    for _ in range(5):  # warm: templates compiled, statements cached
+        response = client.get(url)
+        if response.status_code != 200 or b'class="card"' not in response.data:
+            raise RuntimeError(f"GET {url} (in process): status {response.status_code}, not the board page")
+    started = time.process_time()
+    for _ in range(renders):
+        client.get(url)
+    return (time.process_time() - started) * 1000 / renders
+
+
 # --------------------------------------------------------------------------- main
 
 def main(argv=None) -> int:
@@ -430,11 +465,43 @@ def main(argv=None) -> int:
         cores = os.cpu_count() or 1
         print(f"HTML {bytes_per_card:.0f} bytes per card; if CPU-bound on {cores} idle cores: board ~"
               f"{cores * 1000 / board['cpu_ms']:.0f} req/s, healthz ~{cores * 1000 / ceiling['cpu_ms']:.0f} req/s")
+        uncached_line = ""
+        if args.no_cache:
+            stop_server(proc)
+            env["PAGE_CACHE"] = "0"
+            port = free_port()
+            proc = start_server(env, port, args.workers, log_path)
+            wait_healthy(proc, port, log_path)
+            base = f"http://{HOST}:{port}"
+            client = Client(base)
+            session = log_in(client)
+            status, _, _, page = client.get(f"/boards/{board_id}")
+            if status != 200 or page.count(b'class="card"') != args.cards:
+                raise RuntimeError(f"uncached GET /boards/{board_id}: status {status}, not the board page")
+            board_url = f"{base}/boards/{board_id}"
+            board_headers = [f"Cookie: session={session}", f"User-Agent: {USER_AGENT}"]
+            if args.warmup > 0:
+                run_wrk(wrk, board_url, args, args.warmup, board_headers)
+            uncached = measured(board_url, board_headers)
+            uncached_avg = uncached["bytes"] / max(uncached["requests"], 1)
+            if uncached["non2xx"]:
+                problems.append(f"uncached board: {uncached['non2xx']} non-2xx/3xx responses")
+            if uncached_avg < 0.95 * len(full):
+                problems.append(f"uncached board: {uncached_avg:,.0f} bytes per response, the page is {len(full):,}")
+            render_ms = render_cpu_ms(board_id, args.renders)
+            print(f"uncached: {uncached['rps']:8.0f} req/s  p50 {fmt_ms(uncached['p50'])} ms  "
+                  f"p99 {fmt_ms(uncached['p99'])} ms  (PAGE_CACHE=0, server CPU {uncached['cpu_ms']:.2f} ms "
+                  f"per request; cached: {board['rps']:.0f} req/s, {board['cpu_ms']:.2f} ms)")
+            print(f"in-process: {render_ms:.2f} ms CPU per uncached render of the {args.cards}-card board "
+                  f"(process_time over {args.renders} renders, Flask test client)")
+            uncached_line = (f" | uncached rps={uncached['rps']:.0f} p50_ms={fmt_ms(uncached['p50'])} "
+                             f"p99_ms={fmt_ms(uncached['p99'])} cpu_ms={uncached['cpu_ms']:.2f} | "
+                             f"render_cpu_ms={render_ms:.2f}")
         for problem in problems:
             print(f"ERROR: {problem}")
         print(f"board{args.cards} rps={board['rps']:.0f} p50_ms={fmt_ms(board['p50'])} "
               f"p99_ms={fmt_ms(board['p99'])} | ceiling rps={ceiling['rps']:.0f} | "
-              f"ratio={ratio:.2f} | html_bytes_per_card={bytes_per_card:.0f}")
+              f"ratio={ratio:.2f} | html_bytes_per_card={bytes_per_card:.0f}{uncached_line}")
         return 1 if problems else 0
     finally:
         if proc is not None:
