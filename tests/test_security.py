@@ -12,7 +12,7 @@ from webapp.models import Attachment, BoardMember, Card, ChecklistItem, Comment,
 from tests.conftest import UserClient, make_user
 
 MUTATIONS = {"POST", "PUT", "PATCH", "DELETE"}
-PUBLIC = {"static", "main.index", "main.healthz", "main.favicon", "auth.login", "auth.signup",
+PUBLIC = {"static", "main.index", "main.healthz", "main.readyz", "main.favicon", "auth.login", "auth.signup",
           "auth.forgot_password", "auth.reset_password", "auth.confirm_signup", "members.invitation",
           "feeds.my_cards", "feeds.board"}  # calendar feeds: their secret address is the key
 

@@ -5,10 +5,11 @@ from flask import Flask
 from jinja2 import ChoiceLoader, FileSystemLoader, PrefixLoader
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import compact, config
 from . import mail as mail_module
-from . import jobs, live, pagecache, security
+from . import jobs, live, logs, pagecache, security
 from .extensions import csrf, db, htmx, login_manager, migrate
 from .hypermedia import MethodOverrideMiddleware
 from .sessions import CheckedCookieSessions
@@ -35,6 +36,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.jinja_env.trim_blocks = app.jinja_env.lstrip_blocks = True
     app.jinja_env.add_extension(compact.Dedent)
     app.wsgi_app = MethodOverrideMiddleware(app.wsgi_app)
+    logs.init_app(app)  # before anything logs: each request's id and its access line
     config.INSTANCE_DIR.mkdir(exist_ok=True)
 
     security.init_app(app)  # first: its bounded id converter must be in place before any route
@@ -85,7 +87,16 @@ def create_app(test_config: dict | None = None) -> Flask:
     limits.init_app(app)  # after the blueprints: it wraps some of their views
     api.init_app(app)  # before errors: flask-smorest's JSON error handler must be replaced by ours
     errors.init_app(app)
+    _trust_proxies(app)  # last: the outermost layer, so that every other one sees the client's address
     return app
+
+
+def _trust_proxies(app: Flask) -> None:
+    """X-Forwarded-For, -Proto and -Host are believed only as far as TRUSTED_PROXIES hops of our
+    own proxies, and only when it is set: without it a client's X-Forwarded-Proto changes nothing."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def _check_secret_key(app: Flask) -> None:

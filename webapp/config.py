@@ -76,4 +76,11 @@ def from_environment() -> dict:
         "SESSION_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",
         "REMEMBER_COOKIE_SECURE": os.environ.get("SESSION_COOKIE_SECURE") == "1",
         "TEMPLATES_AUTO_RELOAD": None,
+        # Logs on standard error: "json" (one object a line, as `make run` sets it) or "text";
+        # LOG_ACCESS=0 leaves out the line each request writes (webapp/logs.py).
+        "LOG_FORMAT": os.environ.get("LOG_FORMAT", "text"),
+        "LOG_LEVEL": os.environ.get("LOG_LEVEL", "INFO"),
+        "LOG_ACCESS": os.environ.get("LOG_ACCESS", "1") == "1",
+        # How long /readyz waits for the database, and for Redis, before it calls them down.
+        "READY_TIMEOUT": float(os.environ.get("READY_TIMEOUT", "1")),
     }

@@ -1,9 +1,14 @@
-"""The landing page, "My cards", the keyboard shortcuts, the site icon and the liveness check."""
+"""The landing page, "My cards", the keyboard shortcuts, the site icon, and the liveness and
+readiness checks."""
+import asyncio
+import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from itertools import groupby
 
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_login import current_user, login_required
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import contains_eager
 
 from .extensions import db
@@ -53,5 +58,56 @@ def favicon():
 
 @bp.get("/healthz")
 def healthz():
-    """Liveness: the process answers. Touches neither the database nor the session."""
+    """Liveness: the process answers. Touches neither the database nor the session (/readyz does)."""
     return {"status": "ok"}
+
+
+# The readiness checks' own threads: a check stuck on a stalled server (which no timeout of ours
+# can interrupt) holds one of these, never a thread that serves pages. Once all are stuck, later
+# checks wait for one and time out: still the right answer.
+CHECKS = ThreadPoolExecutor(4, thread_name_prefix="readyz")
+log = logging.getLogger(__name__)
+
+
+@bp.get("/readyz")
+async def readyz():
+    """Readiness: the database answers, and Redis when REDIS_URL is set, each within READY_TIMEOUT
+    seconds, checked at the same time. 503 names what is down."""
+    timeout = current_app.config["READY_TIMEOUT"]
+    checks = {"database": (ping_database, db.engine)}
+    redis_url = current_app.config.get("REDIS_URL", os.environ.get("REDIS_URL"))
+    if redis_url:
+        checks["redis"] = (ping_redis, redis_url, timeout)
+    results = await asyncio.gather(*(check(name, timeout, *call) for name, call in checks.items()))
+    answers = dict(zip(checks, results))
+    ready = all(answer == "ok" for answer in answers.values())
+    body = {"status": "ready" if ready else "unavailable", "checks": answers}
+    return body, 200 if ready else 503, {"Cache-Control": "no-store"}
+
+
+async def check(name: str, timeout: float, function, *args) -> str:
+    """"ok", "timed out after 1.0 s", or "failed: <error class>" (the details go to the log)."""
+    loop = asyncio.get_running_loop()
+    try:
+        await asyncio.wait_for(loop.run_in_executor(CHECKS, function, *args), timeout)
+    except (asyncio.TimeoutError, TimeoutError):
+        log.warning("Readiness: %s did not answer within %.1f s", name, timeout)
+        return f"timed out after {timeout:.1f} s"
+    except Exception as error:
+        log.warning("Readiness: %s failed: %s", name, error)
+        return f"failed: {type(error).__name__}"
+    return "ok"
+
+
+def ping_database(engine) -> None:
+    with engine.connect() as connection:
+        connection.execute(text("SELECT 1"))
+
+
+def ping_redis(url: str, timeout: float) -> None:
+    import redis
+    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    try:
+        client.ping()
+    finally:
+        client.close()
