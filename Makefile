@@ -9,11 +9,20 @@ VENDOR := static/vendor
 
 .PHONY: run dev test screenshots setup db chromium services bench clean
 
-run: setup db
-	$(WITH_SECRET) $(BIN)/hypercorn -c hypercorn.toml webapp.asgi:app
+# Where `make run` and `make dev` listen: `make dev PORT=8001`, or HOST and PORT in the environment.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+# The command `make dev` runs after its set-up (tests/test_dev_server.py starts the same one).
+DEV_SERVER = FLASK_DEBUG=1 $(BIN)/hypercorn -c hypercorn.toml --reload --bind $(HOST):$(PORT) webapp.asgi:app
 
+# Logs are JSON lines unless LOG_FORMAT says otherwise (LOG_FORMAT=text).
+run: setup db
+	$(WITH_SECRET) LOG_FORMAT="$${LOG_FORMAT:-json}" $(BIN)/hypercorn -c hypercorn.toml --bind $(HOST):$(PORT) webapp.asgi:app
+
+# The ASGI app `make run` serves (so live updates work), in debug mode: restarted when a .py file
+# changes, templates read afresh, Werkzeug's debugger on errors (its PIN is in the log).
 dev: setup db
-	$(FLASK) --debug run --host 127.0.0.1 --port 8000
+	$(DEV_SERVER)
 
 test: setup chromium
 	$(BIN)/pytest $(PYTEST_ARGS)

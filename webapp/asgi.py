@@ -122,4 +122,24 @@ async def raise_shutdown(shutdown_event) -> None:
 
 hypercorn.asyncio.run.raise_shutdown = raise_shutdown
 
-app = CorkboardASGI(create_app())
+def with_debugger(flask_app):
+    """In debug mode (`make dev`), an error shows Werkzeug's interactive debugger, as `flask run
+    --debug` does, to requests from this machine only; its PIN (in the log) stays required."""
+    if not flask_app.debug:
+        return flask_app
+    import logging
+    from werkzeug.debug import DebuggedApplication
+
+    flask_app.config["PROPAGATE_EXCEPTIONS"] = True  # else the error page answers, not the debugger
+    served = flask_app.wsgi_app
+    debugger = DebuggedApplication(served, evalex=True)
+
+    def debugged_from_loopback(environ, start_response):
+        chosen = debugger if environ.get("REMOTE_ADDR") in ("127.0.0.1", "::1") else served
+        return chosen(environ, start_response)
+    flask_app.wsgi_app = debugged_from_loopback
+    logging.getLogger(__name__).warning("Debugger active for requests from this machine; its PIN: %s", debugger.pin)
+    return flask_app
+
+
+app = CorkboardASGI(with_debugger(create_app()))
