@@ -45,6 +45,7 @@ def configure(log_format: str = "text", level: str = "INFO") -> None:
     handler = StandardErrorHandler()
     handler.setFormatter(JSONFormatter() if log_format == "json" else TextFormatter())
     handler.addFilter(add_request_id)
+    handler.addFilter(not_shown_by_hypercorn)
     root.addHandler(handler)
     root.setLevel(level.upper())
     # Flask adds its own handler to the app's logger when nothing else would show its records:
@@ -61,6 +62,12 @@ def add_request_id(record: logging.LogRecord) -> bool:
     if not hasattr(record, "request_id"):
         record.request_id = REQUEST_ID.get()
     return True
+
+
+def not_shown_by_hypercorn(record: logging.LogRecord) -> bool:
+    """Hypercorn gives its logger a handler of its own unless told otherwise (hypercorn.toml
+    does): what that handler shows already is not shown twice."""
+    return not (record.name == "hypercorn.error" and logging.getLogger(record.name).handlers)
 
 
 class StandardErrorHandler(logging.StreamHandler):
