@@ -135,3 +135,41 @@ def test_without_trusted_proxies_a_clients_forwarded_headers_change_nothing(tmp_
     answer = app.test_client().get("/test/external", headers={
         "X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example", "X-Forwarded-For": "203.0.113.7"}).json
     assert answer == {"url": "http://localhost/", "client": "127.0.0.1"}
+
+
+# --- Under Hypercorn, as `make run` serves -----------------------------------------------------
+
+def test_served_with_hypercorn_toml_every_line_is_json(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from tests.servers import ROOT, free_port
+    port = free_port()
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'served.db'}", "SECRET_KEY": "served-secret",
+           "LOG_FORMAT": "json", "PORT": str(port)}
+    env.pop("HOST", None)
+    process = subprocess.Popen([sys.executable, "-m", "webapp.serve", "-c", "hypercorn.toml"], cwd=ROOT, env=env,
+                               start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"X-Request-Id": "lb-7"})
+                with urllib.request.urlopen(request, timeout=1) as response:
+                    assert response.headers["X-Request-Id"] == "lb-7"
+                break
+            except OSError:
+                assert process.poll() is None and time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.2)
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        output, _ = process.communicate(timeout=15)
+    lines = [json.loads(line) for line in output.splitlines() if line.strip()]  # every line is JSON
+    assert any(line["logger"] == "hypercorn.error" and "Running on" in line["message"] for line in lines)
+    assert sum(1 for line in lines if "Running on" in line["message"]) == 1
+    [access] = [line for line in lines if line["logger"] == "webapp.access"]
+    assert access["request_id"] == "lb-7" and access["path"] == "/healthz" and access["status"] == 200

@@ -2,6 +2,8 @@
 
     python -m webapp.serve [-c hypercorn.toml] [--workers N] [--bind HOST:PORT]
 
+Without --bind, HOST and PORT in the environment (either one) say where to listen, as for `make run`.
+
 `hypercorn --workers N` opens one socket and shares it: whichever worker wakes first accepts
 the whole burst of waiting connections. Keep-alive connections (nginx's upstream pool, a load
 test) stay where they landed, so one worker can serve them all while the others idle. Here
@@ -12,6 +14,7 @@ With one worker this is plain `hypercorn -c hypercorn.toml webapp.asgi:app`.
 """
 import argparse
 import multiprocessing
+import os
 import signal
 import sys
 from multiprocessing.connection import wait
@@ -36,6 +39,8 @@ def main(argv=None) -> int:
         config.workers = args.workers
     if args.bind:
         config.bind = args.bind
+    elif os.environ.get("HOST") or os.environ.get("PORT"):
+        config.bind = [f"{os.environ.get('HOST') or '127.0.0.1'}:{os.environ.get('PORT') or '8000'}"]
     if config.workers <= 1:
         return run(config)
     return serve_workers(config)
