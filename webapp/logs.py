@@ -51,6 +51,8 @@ def configure(log_format: str = "text", level: str = "INFO") -> None:
     # Flask adds its own handler to the app's logger when nothing else would show its records:
     # here something does, and it would print them twice.
     logging.getLogger("webapp").removeHandler(default_handler)
+    # aiosmtpd (the dev mailbox) tells of every SMTP connection at INFO.
+    logging.getLogger("mail.log").setLevel(max(root.level, logging.WARNING))
 
 
 def request_id() -> str | None:
