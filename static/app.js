@@ -183,8 +183,21 @@
     if (columns && columns.hasAttribute("data-filtered")) {  // the fragments are unfiltered
       event.preventDefault();
       refreshBoard(columns);
+      return;
     }
+    if (stamp && shownAlready(event.detail.data)) event.preventDefault();
   });
+
+  // The author's own answer to a move or a new card and the live update of the same change carry
+  // the same stamped fragment, whichever arrives first: when the other is word for word the last
+  // one swapped in, the board shows it already and it is not swapped in again.
+  var lastStamped = null;
+  function shownAlready(stamped) {
+    stamped = stamped.trim();
+    if (stamped === lastStamped) return true;
+    lastStamped = stamped;
+    return false;
+  }
 
   // The author's own response to a move or a new card carries the same stamp, up to <!--/v-->
   // (webapp/cards.publish_placed). It is a delta (one card put before the card that follows it),
@@ -198,9 +211,12 @@
     var version = parseInt(stamp[1], 10), end = text.indexOf("<!--/v-->");
     var columns = document.getElementById("board-columns");
     var filtered = columns && columns.hasAttribute("data-filtered");
+    var rest = end === -1 ? "" : text.slice(end + "<!--/v-->".length);
     if (version < boardVersion || filtered) {
-      event.detail.serverResponse = end === -1 ? "" : text.slice(end + "<!--/v-->".length);
+      event.detail.serverResponse = rest;
       if (filtered && version >= boardVersion) refreshBoard(columns);
+    } else if (end !== -1 && shownAlready(text.slice(0, end))) {
+      event.detail.serverResponse = rest;
     }
     if (version > boardVersion) boardVersion = version;
   });
