@@ -13,7 +13,7 @@ VENDOR := static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The command `make dev` runs after its set-up (tests/test_dev_server.py starts the same one).
-DEV_SERVER = FLASK_DEBUG=1 $(BIN)/hypercorn -c hypercorn.toml --reload --bind $(HOST):$(PORT) webapp.asgi:app
+DEV_SERVER = FLASK_DEBUG=1 $(BIN)/python -m webapp.serve -c hypercorn.toml --reload --bind $(HOST):$(PORT)
 
 # Logs are JSON lines unless LOG_FORMAT says otherwise (LOG_FORMAT=text).
 run: setup db
