@@ -9,6 +9,7 @@ draws as masks: a board of a thousand cards then carries no icon markup at all.
 """
 import re
 import sys
+from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
@@ -48,9 +49,14 @@ def build(source: Path, out: Path) -> None:
 
 def icon(name: str, label: str | None = None, class_: str = "") -> Markup:
     """An icon in the text's colour; decorative (hidden from screen readers) unless given a label."""
+    return _icon(current_app.static_url_path, name, label, class_)
+
+
+@lru_cache(maxsize=1024)  # a page asks for the same few dozen, and the board for hundreds of them
+def _icon(static_url_path: str, name: str, label: str | None, class_: str) -> Markup:
     if name not in ICONS:
         raise ValueError(f"unknown icon {name!r}: add it to webapp.icons.ICONS")
-    sprite = f"{current_app.static_url_path}/vendor/icons.svg"  # url_for's cost, a thousand times a board
+    sprite = f"{static_url_path}/vendor/icons.svg"
     a11y = f'role="img" aria-label="{escape(label)}"' if label else 'aria-hidden="true"'
     classes = f"icon {class_}".strip()
     return Markup(f'<svg class="{classes}" {a11y}><use href="{sprite}#{name}"/></svg>')
