@@ -102,3 +102,24 @@ def test_a_wrong_database_url_is_named(tmp_path):
     response, _ = ready(app)
     assert response.status_code == 503
     assert response.json == {"status": "unavailable", "checks": {"database": "failed: OperationalError"}}
+
+
+def test_checks_stuck_for_good_neither_pile_up_nor_hold_the_process(app, monkeypatch):
+    import threading
+    release = threading.Event()
+    monkeypatch.setattr(main, "ping_database", lambda engine: release.wait(10))
+    app.config["READY_TIMEOUT"] = 0.1
+    try:
+        for _ in range(main.CHECKS_IN_FLIGHT._initial_value):
+            assert ready(app)[0].status_code == 503
+        stuck = [thread for thread in threading.enumerate() if thread.name.startswith("readyz-")]
+        assert stuck and all(thread.daemon for thread in stuck)
+        response, elapsed = ready(app)
+        assert response.json["checks"] == {"database": "timed out after 0.1 s"} and elapsed < 0.1
+    finally:
+        release.set()
+    deadline = time.monotonic() + 5
+    while main.CHECKS_IN_FLIGHT._value < main.CHECKS_IN_FLIGHT._initial_value and time.monotonic() < deadline:
+        time.sleep(0.01)
+    monkeypatch.undo()
+    assert ready(app)[0].status_code == 200

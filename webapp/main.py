@@ -3,7 +3,7 @@ readiness checks."""
 import asyncio
 import logging
 import os
-from concurrent.futures import ThreadPoolExecutor
+import threading
 from itertools import groupby
 
 from flask import Blueprint, current_app, redirect, render_template, url_for
@@ -62,10 +62,11 @@ def healthz():
     return {"status": "ok"}
 
 
-# The readiness checks' own threads: a check stuck on a stalled server (which no timeout of ours
-# can interrupt) holds one of these, never a thread that serves pages. Once all are stuck, later
-# checks wait for one and time out: still the right answer.
-CHECKS = ThreadPoolExecutor(4, thread_name_prefix="readyz")
+# Readiness checks in flight at most. Each runs in a thread of its own (a daemon: a check stuck
+# on a stalled server, which no timeout of ours can interrupt, neither holds a thread that serves
+# pages nor keeps the process from exiting); once this many are stuck, a check answers "timed
+# out" at once, which is still the truth.
+CHECKS_IN_FLIGHT = threading.BoundedSemaphore(8)
 log = logging.getLogger(__name__)
 
 
@@ -88,15 +89,39 @@ async def readyz():
 async def check(name: str, timeout: float, function, *args) -> str:
     """"ok", "timed out after 1.0 s", or "failed: <error class>" (the details go to the log)."""
     loop = asyncio.get_running_loop()
+    outcome = loop.create_future()
+
+    def run() -> None:
+        try:
+            function(*args)
+            error = None
+        except Exception as failure:
+            error = failure
+        finally:
+            CHECKS_IN_FLIGHT.release()
+        try:
+            loop.call_soon_threadsafe(_settle, outcome, error)
+        except RuntimeError:  # too late: the answer has gone and its event loop is closed
+            pass
+
+    if not CHECKS_IN_FLIGHT.acquire(blocking=False):
+        log.warning("Readiness: %s not checked, earlier checks are still waiting for an answer", name)
+        return f"timed out after {timeout:.1f} s"
+    threading.Thread(target=run, name=f"readyz-{name}", daemon=True).start()
     try:
-        await asyncio.wait_for(loop.run_in_executor(CHECKS, function, *args), timeout)
-    except (asyncio.TimeoutError, TimeoutError):
+        error = await asyncio.wait_for(outcome, timeout)
+    except TimeoutError:
         log.warning("Readiness: %s did not answer within %.1f s", name, timeout)
         return f"timed out after {timeout:.1f} s"
-    except Exception as error:
+    if error is not None:
         log.warning("Readiness: %s failed: %s", name, error)
         return f"failed: {type(error).__name__}"
     return "ok"
+
+
+def _settle(outcome: asyncio.Future, error: Exception | None) -> None:
+    if not outcome.done():  # else timed out: cancelled
+        outcome.set_result(error)
 
 
 def ping_database(engine) -> None:
@@ -106,7 +131,8 @@ def ping_database(engine) -> None:
 
 def ping_redis(url: str, timeout: float) -> None:
     import redis
-    client = redis.Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    # Longer than the check waits (so the answer says "timed out"), but not for ever.
+    client = redis.Redis.from_url(url, socket_timeout=timeout + 1, socket_connect_timeout=timeout + 1)
     try:
         client.ping()
     finally:
