@@ -24,16 +24,15 @@ What it does, all in a throw-away temp dir (the real instance/ database is never
      --drops times (after one warm-up drag), each timed from the drop to the first frame where the
      move request has answered and htmx has nothing left in flight, swapping or settling
      (drop_to_settled_ms, the median);
-  4. on the same page, adds a card --adds times (after one warm-up): types a title into the first
+  4. on a fresh page, adds a card --adds times (after one warm-up): types a title into the first
      column's "Add a card" form and presses Enter, timed from the form's submit event to the same
      end, the add request answered and htmx idle (add_to_settled_ms);
-  5. edits a card --edits times (after one warm-up): opens a card's dialog (not timed), opens
-     "Edit card", changes the title and clicks Save, timed from the submit to the same end
-     (edit_to_settled_ms).
+  5. on a fresh page, edits a card --edits times (after one warm-up): opens a card's dialog (not
+     timed), opens "Edit card", changes the title and clicks Save, timed from the submit to the
+     same end (edit_to_settled_ms; what the answer loads in turn, the card's activity, counts).
 Each timing is split into its phases: the start to the request leaving (htmx:beforeRequest), the
-request until its answer has arrived (the request's loadend; the server's own part, the
-request's Resource Timing requestStart to responseStart, is shown beside it), and the answer
-until the settled frame.
+request until its whole answer is in (readyState 4; the server's part, the request's Resource
+Timing requestStart to responseStart, is shown beside it), and the answer until the settled frame.
 
 One line per board is machine-readable:
   browser cards=<n> dom_ready_ms=<n> first_paint_ms=<n> bytes_total=<n> js_bytes=<n> css_bytes=<n> drop_to_settled_ms=<n> add_to_settled_ms=<n> edit_to_settled_ms=<n>
