@@ -67,6 +67,7 @@ def test_edit_card_title_and_description(app, ada):
     assert '<h2 id="card-detail-title" hx-swap-oob="true">Two, renamed</h2>' in html
     assert 'hx-confirm="Delete the card “Two, renamed”?"' in html
     assert '<section id="card-activity" class="card-activity" aria-label="Activity" hx-swap-oob="true">' in html
+    assert "<strong>Ada</strong> edited" in html and 'hx-trigger="load"' not in html  # no second request
     assert f'<li id="card-{ada.board.cards["Two"]}" class="card" hx-swap-oob="true">' in html
     with app.app_context():
         card = db.session.get(Card, ada.board.cards["Two"])

@@ -4,13 +4,11 @@ from datetime import datetime, timezone
 
 from flask import Blueprint
 from markupsafe import Markup, escape
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from .access import get_board_or_404, get_card_or_404, require_login
-from .extensions import db
 from .hypermedia import page_or_partial
 from .models import Activity
+from .queries import ACTIVITY_PAGE, latest_activity
 from .security import id_arg
 
 
@@ -94,32 +92,19 @@ def time_ago(moment: datetime, now: datetime | None = None) -> str:
 bp = Blueprint("activity", __name__, url_prefix="/boards/<int:board_id>")
 bp.before_request(require_login)
 
-PAGE_SIZE = 50
-
-
-def latest(board_id: int, card_id: int | None = None, before: int | None = None) -> list[Activity]:
-    statement = (select(Activity).where(Activity.board_id == board_id)
-                 .options(selectinload(Activity.actor)).order_by(Activity.id.desc()).limit(PAGE_SIZE))
-    if card_id is not None:
-        statement = statement.where(Activity.card_id == card_id)
-    if before:
-        statement = statement.where(Activity.id < before)
-    return db.session.scalars(statement).all()
-
-
 @bp.get("/activity")
 def board_activity(board_id: int):
     board = get_board_or_404(board_id)
     before = id_arg("before")
-    activities = latest(board.id, before=before)
+    activities = latest_activity(board.id, before=before)
     return page_or_partial("activity.html", "partials/activity_list.html", board=board,
-                           activities=activities, more=len(activities) == PAGE_SIZE)
+                           activities=activities, more=len(activities) == ACTIVITY_PAGE)
 
 
 @bp.get("/cards/<int:card_id>/activity")
 def card_activity(board_id: int, card_id: int):
     board, card = get_card_or_404(board_id, card_id)
     before = id_arg("before")
-    activities = latest(board.id, card_id=card.id, before=before)
+    activities = latest_activity(board.id, card_id=card.id, before=before)
     return page_or_partial("activity.html", "partials/activity_list.html", board=board, card=card,
-                           activities=activities, more=len(activities) == PAGE_SIZE)
+                           activities=activities, more=len(activities) == ACTIVITY_PAGE)

@@ -13,6 +13,7 @@ from .operations import cards as card_operations
 from .operations.cards import ACTIVE, KEEP
 from .operations.errors import Conflict
 from .operations.publish import broadcast
+from .queries import ACTIVITY_PAGE, latest_activity
 
 bp = Blueprint("cards", __name__, url_prefix="/boards/<int:board_id>")
 bp.before_request(require_login)
@@ -80,8 +81,10 @@ def edit(board_id: int, card_id: int):
         return page_or_partial("card.html", "partials/card_detail.html", 409, **context)
     if not wants_fragment():
         return redirect(url_for("cards.show", board_id=board_id, card_id=card_id), 303)
+    activities = latest_activity(board_id, card_id=card_id)
     response = make_response(render_template("partials/card_saved.html", card=card, face_html=Markup(broadcast()),
-                                             form=CardDetailsForm(obj=card, formdata=None)))
+                                             form=CardDetailsForm(obj=card, formdata=None), activities=activities,
+                                             more=len(activities) == ACTIVITY_PAGE))
     response.headers["HX-Retarget"] = "#card-description"  # the rest of the detail is as it was
     response.headers["HX-Reswap"] = "outerHTML"
     return response

@@ -3,6 +3,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
 from .extensions import db
 from .models import (Activity, Attachment, Board, BoardColumn, BoardMember, Card, ChecklistItem, Comment, Label, User,
@@ -278,3 +279,17 @@ def last_editor(card: Card) -> str:
         select(User.name).join(Activity, Activity.actor_id == User.id)
         .where(Activity.card_id == card.id).order_by(Activity.id.desc()).limit(1))
     return name or "Someone"
+
+
+ACTIVITY_PAGE = 50
+
+
+def latest_activity(board_id: int, card_id: int | None = None, before: int | None = None) -> list[Activity]:
+    """A page of the board's (or one card's) activity, newest first, older than `before`."""
+    statement = (select(Activity).where(Activity.board_id == board_id)
+                 .options(selectinload(Activity.actor)).order_by(Activity.id.desc()).limit(ACTIVITY_PAGE))
+    if card_id is not None:
+        statement = statement.where(Activity.card_id == card_id)
+    if before:
+        statement = statement.where(Activity.id < before)
+    return db.session.scalars(statement).all()
