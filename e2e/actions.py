@@ -160,7 +160,7 @@ def add_cards(page: Page, column_title: str, titles: list[str]) -> None:
 
 def settled(page: Page) -> None:
     """Wait until htmx has swapped and set up what it brought in. New content gets its hx-*
-    behaviour only when it settles (20 ms later): a form sent before that is a plain post."""
+    behaviour only when it settles (at once, but after the swap): a form sent before that is a plain post."""
     expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)
 
 
