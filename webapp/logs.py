@@ -55,11 +55,6 @@ def configure(log_format: str = "text", level: str = "INFO") -> None:
     logging.getLogger("mail.log").setLevel(max(root.level, logging.WARNING))
 
 
-def request_id() -> str | None:
-    """The id of the request being handled in this thread, if any."""
-    return REQUEST_ID.get()
-
-
 def add_request_id(record: logging.LogRecord) -> bool:
     if not hasattr(record, "request_id"):
         record.request_id = REQUEST_ID.get()
