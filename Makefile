@@ -13,14 +13,15 @@ VENDOR := static/vendor
 HOST ?= 127.0.0.1
 PORT ?= 8000
 # The command `make dev` runs after its set-up (tests/test_dev_server.py starts the same one).
-DEV_SERVER = FLASK_DEBUG=1 $(BIN)/python -m webapp.serve -c hypercorn.toml --reload --bind $(HOST):$(PORT)
+DEV_SERVER = FLASK_DEBUG=1 PAGE_CACHE=0 $(BIN)/python -m webapp.serve -c hypercorn.toml --reload --bind $(HOST):$(PORT)
 
 # Logs are JSON lines unless LOG_FORMAT says otherwise (LOG_FORMAT=text).
 run: setup db
 	$(WITH_SECRET) LOG_FORMAT="$${LOG_FORMAT:-json}" $(BIN)/hypercorn -c hypercorn.toml --bind $(HOST):$(PORT) webapp.asgi:app
 
 # The ASGI app `make run` serves (so live updates work), in debug mode: restarted when a .py file
-# changes, templates read afresh, Werkzeug's debugger on errors (its PIN is in the log).
+# changes, templates read afresh (and no board page cached, so an edited template shows at once),
+# Werkzeug's debugger on errors (its PIN is in the log).
 dev: setup db
 	$(DEV_SERVER)
 

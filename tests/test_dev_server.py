@@ -29,7 +29,9 @@ def test_make_dev_runs_the_dev_server_command():
     dry_run = subprocess.run(["make", "-s", "-n", "dev", "PORT=8765"], cwd=ROOT, capture_output=True,
                              text=True, timeout=30, check=True)
     assert dry_run.stdout.strip().splitlines()[-1] == make_command(8765)
-    assert "--reload" in make_command(8765) and "FLASK_DEBUG=1" in make_command(8765)
+    command = make_command(8765)
+    assert "--reload" in command and "FLASK_DEBUG=1" in command
+    assert "PAGE_CACHE=0" in command  # an edited template shows on the next board page
 
 
 @pytest.fixture
