@@ -117,7 +117,8 @@ def free_port() -> int:
 
 def start_server(folder: Path) -> tuple[subprocess.Popen, str]:
     database = f"sqlite:///{folder / 'bench.db'}"
-    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": "bench-body-memory", "REDIS_URL": ""}
+    # No access log: its stderr is a pipe read only if the server fails to start.
+    env = {**os.environ, "DATABASE_URL": database, "SECRET_KEY": "bench-body-memory", "REDIS_URL": "", "LOG_ACCESS": "0"}
     migrated = subprocess.run([str(VENV_BIN / "flask"), "--app", "webapp", "db", "upgrade"],
                               cwd=ROOT, env=env, capture_output=True, text=True)
     if migrated.returncode:

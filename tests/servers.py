@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -32,10 +33,12 @@ class Server:
         command = ([HYPERCORN, "--workers", "1", "--bind", bind, "--graceful-timeout", "2", "webapp.asgi:app"]
                    if workers == 1 else
                    [sys.executable, "-m", "webapp.serve", "--workers", str(workers), "--bind", bind])
+        # Its log goes to a file: a pipe nobody reads would fill and stall the server mid-test.
+        self.log = tempfile.TemporaryFile()
         self.process = subprocess.Popen(
             command,
             cwd=ROOT, env={**os.environ, **env}, start_new_session=True,
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            stdout=subprocess.DEVNULL, stderr=self.log)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             try:
@@ -43,10 +46,15 @@ class Server:
                 return
             except OSError:
                 if self.process.poll() is not None:
-                    raise RuntimeError(self.process.stderr.read().decode())
+                    raise RuntimeError(self.output())
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("Hypercorn did not start")
+
+    def output(self) -> str:
+        """What the server has logged so far."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")
 
     def stop(self) -> None:
         if self.process.poll() is None:

@@ -64,7 +64,7 @@ def test_sigterm_ends_open_streams_cleanly_within_a_second(serving, whom):
     ended = time.monotonic() - started
     server.process.wait(10)
     exited = time.monotonic() - started
-    stderr = server.process.stderr.read().decode()
+    stderr = server.output()
     assert ended < 1.0, f"streams ended {ended:.2f}s after SIGTERM"
     assert exited < 2.0, f"the server exited {exited:.2f}s after SIGTERM (graceful timeout: 2s)"
     assert "Traceback" not in stderr, stderr
@@ -102,7 +102,7 @@ def test_a_stream_whose_browser_stopped_reading_does_not_hold_the_shutdown(servi
     stuck.close()
     assert exited < 2.0, f"the server exited {exited:.2f}s after SIGTERM"
     assert not received.endswith(b"0\r\n\r\n")  # cut, not ended: the last event could not be sent
-    assert "Traceback" not in server.process.stderr.read().decode()
+    assert "Traceback" not in server.output()
 
 
 def test_after_a_restart_a_page_that_reconnects_with_its_old_id_catches_up_and_sees_every_edit(serving):
