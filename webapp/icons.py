@@ -49,7 +49,11 @@ def build(source: Path, out: Path) -> None:
 
 def icon(name: str, label: str | None = None, class_: str = "") -> Markup:
     """An icon in the text's colour; decorative (hidden from screen readers) unless given a label."""
-    return _icon(current_app.static_url_path, name, label, class_)
+    extensions = current_app.extensions
+    static = extensions.get("icons_static_url")  # Flask works the property out afresh on every call
+    if static is None:
+        static = extensions["icons_static_url"] = current_app.static_url_path
+    return _icon(static, name, label, class_)
 
 
 @lru_cache(maxsize=1024)  # a page asks for the same few dozen, and the board for hundreds of them
