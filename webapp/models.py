@@ -6,6 +6,7 @@ from flask_login import UserMixin
 from sqlalchemy import (
     JSON, Column, Date, DateTime, ForeignKey, Index, String, Table, Text, UniqueConstraint, false, func, true,
 )
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -14,6 +15,11 @@ from .extensions import db
 TITLE_MAX = 200
 # Order keys are short base-36 strings (see ordering.py); this is room to spare.
 ORDER_KEY_MAX = 64
+# Order keys compare character by character, as Python compares them. MariaDB's default utf8mb4
+# collation ignores case and accents, so two distinct keys could tie there: its key columns use
+# the binary collation (SQLite compares bytes already).
+ORDER_KEY = String(ORDER_KEY_MAX).with_variant(
+    mysql.VARCHAR(ORDER_KEY_MAX, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
 
 
 def utcnow() -> datetime:
@@ -208,7 +214,7 @@ class BoardColumn(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"), index=True)
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
-    position: Mapped[str] = mapped_column(String(ORDER_KEY_MAX))
+    position: Mapped[str] = mapped_column(ORDER_KEY)
     wip_limit: Mapped[int | None]
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
@@ -228,7 +234,7 @@ class Card(db.Model):
     column_id: Mapped[int] = mapped_column(ForeignKey("columns.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     description: Mapped[str] = mapped_column(Text, default="", server_default="")
-    position: Mapped[str] = mapped_column(String(ORDER_KEY_MAX))
+    position: Mapped[str] = mapped_column(ORDER_KEY)
     start_date: Mapped[date | None] = mapped_column(Date)
     due_date: Mapped[date | None] = mapped_column(Date)
     archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -264,7 +270,7 @@ class ChecklistItem(db.Model):
     card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
     text: Mapped[str] = mapped_column(String(TITLE_MAX))
     done: Mapped[bool] = mapped_column(default=False, server_default=false())
-    position: Mapped[str] = mapped_column(String(ORDER_KEY_MAX))
+    position: Mapped[str] = mapped_column(ORDER_KEY)
 
     card: Mapped[Card] = relationship(back_populates="checklist")
 

@@ -1,8 +1,8 @@
 """Order keys: strings that sort the way cards, columns and checklist items are shown.
 
 A key is made of digits and lowercase letters only, which every SQL collation (SQLite's
-binary, PostgreSQL's C and ICU/libc locales, MariaDB's general_ci) sorts alike: `0-9` before
-`a-z`. `key_between(a, b)` returns a key strictly between two neighbours, so moving one item
+binary, PostgreSQL's C and ICU/libc locales, MariaDB's binary utf8mb4_bin that the key columns
+use there) sorts alike: `0-9` before `a-z`. `key_between(a, b)` returns a key strictly between two neighbours, so moving one item
 writes one key and leaves every other row alone.
 
 A key is an integer part, then an optional fraction (after fractional-indexing, by David
