@@ -28,18 +28,36 @@ def database_url() -> str:
     url = os.environ.get("DATABASE_URL")
     if not url:
         return f"sqlite:///{INSTANCE_DIR / 'corkboard.db'}"
-    # Hosting platforms hand out postgres:// URLs; SQLAlchemy wants a driver name.
+    # Hosting platforms hand out postgres:// (and mysql://) URLs; SQLAlchemy wants a driver name.
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix):]
+    for prefix in ("mysql://", "mariadb://"):
+        if url.startswith(prefix):
+            url = prefix[:-3] + "+pymysql://" + url[len(prefix):]
+    if is_mysql(url) and "charset=" not in url:
+        # Four bytes a character, so that any title (emoji included) is stored as typed.
+        url += ("&" if "?" in url else "?") + "charset=utf8mb4"
     return url
+
+
+def is_mysql(url: str) -> bool:
+    """MariaDB (or MySQL), whichever driver the URL names."""
+    return url.startswith(("mysql", "mariadb"))
 
 
 def engine_options(url: str) -> dict:
     if url == "sqlite://" or ":memory:" in url:  # one shared connection
         return {}
+    if url.startswith("sqlite"):
+        return {"pool_size": THREADS}
     # A server connection can drop while pooled; a SQLite file cannot.
-    return {"pool_size": THREADS} if url.startswith("sqlite") else {"pool_size": THREADS, "pool_pre_ping": True}
+    options = {"pool_size": THREADS, "pool_pre_ping": True}
+    if is_mysql(url):
+        # DATETIME columns hold no time zone: the app writes UTC, and NOW() (the columns'
+        # defaults) must read UTC too, whatever the server's own zone is.
+        options["connect_args"] = {"init_command": "SET time_zone = '+00:00'"}
+    return options
 
 
 def from_environment() -> dict:
