@@ -140,7 +140,7 @@ class Board(db.Model):
 
     owner: Mapped[User] = relationship(back_populates="boards")
     columns: Mapped[list["BoardColumn"]] = relationship(
-        back_populates="board", order_by="BoardColumn.position",
+        back_populates="board", order_by="[BoardColumn.position, BoardColumn.id]",
         cascade="all, delete-orphan", passive_deletes=True,
     )
     members: Mapped[list["BoardMember"]] = relationship(
@@ -220,7 +220,7 @@ class BoardColumn(db.Model):
 
     board: Mapped[Board] = relationship(back_populates="columns")
     cards: Mapped[list["Card"]] = relationship(
-        back_populates="column", order_by="Card.position",
+        back_populates="column", order_by="[Card.position, Card.id]",
         cascade="all, delete-orphan", passive_deletes=True,
     )
 
@@ -249,13 +249,14 @@ class Card(db.Model):
     labels: Mapped[list[Label]] = relationship(secondary=card_labels, order_by=Label.name)
     assignees: Mapped[list[User]] = relationship(secondary=card_assignees, order_by=User.name)
     checklist: Mapped[list["ChecklistItem"]] = relationship(
-        back_populates="card", order_by="ChecklistItem.position",
+        back_populates="card", order_by="[ChecklistItem.position, ChecklistItem.id]",
         cascade="all, delete-orphan", passive_deletes=True)
+    # MariaDB's DATETIME keeps whole seconds: what was added in the same second comes by id.
     comments: Mapped[list["Comment"]] = relationship(
-        back_populates="card", order_by="Comment.created_at",
+        back_populates="card", order_by="[Comment.created_at, Comment.id]",
         cascade="all, delete-orphan", passive_deletes=True)
     attachments: Mapped[list["Attachment"]] = relationship(
-        back_populates="card", order_by="Attachment.created_at",
+        back_populates="card", order_by="[Attachment.created_at, Attachment.id]",
         cascade="all, delete-orphan", passive_deletes=True)
 
     @property
