@@ -20,6 +20,9 @@ ORDER_KEY_MAX = 64
 # the binary collation (SQLite compares bytes already).
 ORDER_KEY = String(ORDER_KEY_MAX).with_variant(
     mysql.VARCHAR(ORDER_KEY_MAX, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb")
+# Times are UTC. MariaDB's DATETIME keeps whole seconds unless told otherwise; the other
+# databases keep microseconds.
+UTC_DATETIME = DateTime(timezone=True).with_variant(mysql.DATETIME(timezone=True, fsp=6), "mysql", "mariadb")
 
 
 def utcnow() -> datetime:
@@ -46,7 +49,7 @@ class User(UserMixin, db.Model):
     # A random key the secret of the user's calendar feed addresses is signed from (webapp/feeds.py):
     # the addresses themselves are never stored, and a new key retires them. None: no feeds.
     feed_key: Mapped[str | None] = mapped_column(String(64), unique=True, index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
 
     boards: Mapped[list["Board"]] = relationship(back_populates="owner")
 
@@ -76,9 +79,9 @@ class LoginSession(db.Model):
     secret_hash: Mapped[str] = mapped_column(String(64))
     remember: Mapped[bool] = mapped_column(default=False, server_default=false())
     user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    last_used_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
+    last_used_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(UTC_DATETIME)
 
     @property
     def browser(self) -> str:
@@ -110,10 +113,10 @@ class AccessToken(db.Model):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
     prefix: Mapped[str] = mapped_column(String(12))  # the secret's first characters, to tell tokens apart
     scope: Mapped[str] = mapped_column(String(10))  # TOKEN_SCOPES
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
 
     user: Mapped[User] = relationship()
 
@@ -136,7 +139,7 @@ class Board(db.Model):
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     color: Mapped[str] = mapped_column(String(20), default="blue", server_default="blue")  # BOARD_COLORS
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
 
     owner: Mapped[User] = relationship(back_populates="boards")
     columns: Mapped[list["BoardColumn"]] = relationship(
@@ -158,7 +161,7 @@ class BoardMember(db.Model):
     board_id: Mapped[int] = mapped_column(ForeignKey("boards.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(10))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
 
     board: Mapped[Board] = relationship(back_populates="members")
     user: Mapped[User] = relationship()
@@ -173,9 +176,9 @@ class Invitation(db.Model):
     email: Mapped[str] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(10))
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
+    accepted_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
 
     board: Mapped[Board] = relationship()
     invited_by: Mapped[User | None] = relationship()
@@ -216,7 +219,7 @@ class BoardColumn(db.Model):
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     position: Mapped[str] = mapped_column(ORDER_KEY)
     wip_limit: Mapped[int | None]
-    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
 
     board: Mapped[Board] = relationship(back_populates="columns")
     cards: Mapped[list["Card"]] = relationship(
@@ -237,12 +240,12 @@ class Card(db.Model):
     position: Mapped[str] = mapped_column(ORDER_KEY)
     start_date: Mapped[date | None] = mapped_column(Date)
     due_date: Mapped[date | None] = mapped_column(Date)
-    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    archived_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
     # Bumped on every change; an edit based on an older version is refused (409).
     version: Mapped[int] = mapped_column(default=1, server_default="1")
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), default=utcnow, onupdate=utcnow, server_default=func.now())
+        UTC_DATETIME, default=utcnow, onupdate=utcnow, server_default=func.now())
 
     board: Mapped[Board] = relationship()
     column: Mapped[BoardColumn] = relationship(back_populates="cards")
@@ -283,8 +286,8 @@ class Comment(db.Model):
     card_id: Mapped[int] = mapped_column(ForeignKey("cards.id", ondelete="CASCADE"), index=True)
     author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    edited_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
+    edited_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
 
     card: Mapped[Card] = relationship(back_populates="comments")
     author: Mapped[User | None] = relationship()
@@ -302,7 +305,7 @@ class Attachment(db.Model):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int]
     is_image: Mapped[bool] = mapped_column(default=False, server_default=false())
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
 
     card: Mapped[Card] = relationship(back_populates="attachments")
     uploader: Mapped[User | None] = relationship()
@@ -321,7 +324,7 @@ class Activity(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     verb: Mapped[str] = mapped_column(String(40))
     details: Mapped[dict] = mapped_column(JSON, default=dict)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
 
     actor: Mapped[User | None] = relationship()
 
@@ -341,7 +344,7 @@ class Webhook(db.Model):
     secret: Mapped[str] = mapped_column(String(64))
     events: Mapped[list] = mapped_column(JSON, default=lambda: ["*"])  # activity verbs, or ["*"] for all
     active: Mapped[bool] = mapped_column(default=True, server_default=true())
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
 
     created_by: Mapped[User | None] = relationship()
@@ -360,12 +363,12 @@ class WebhookDelivery(db.Model):
     payload: Mapped[str] = mapped_column(Text)  # the JSON body, byte for byte what is signed and sent
     status: Mapped[str] = mapped_column(String(10), default="queued", server_default="queued")  # WEBHOOK_STATUSES
     attempts: Mapped[int] = mapped_column(default=0, server_default="0")
-    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
     last_status_code: Mapped[int | None]
     last_error: Mapped[str | None] = mapped_column(String(500))
     response_excerpt: Mapped[str | None] = mapped_column(String(500))
     duration_ms: Mapped[int | None]
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, server_default=func.now())
-    delivered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UTC_DATETIME, default=utcnow, server_default=func.now())
+    delivered_at: Mapped[datetime | None] = mapped_column(UTC_DATETIME)
 
     webhook: Mapped[Webhook] = relationship()
