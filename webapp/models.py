@@ -254,7 +254,7 @@ class Card(db.Model):
     checklist: Mapped[list["ChecklistItem"]] = relationship(
         back_populates="card", order_by="[ChecklistItem.position, ChecklistItem.id]",
         cascade="all, delete-orphan", passive_deletes=True)
-    # MariaDB's DATETIME keeps whole seconds: what was added in the same second comes by id.
+    # Equal times (one import writes many rows at one moment) come apart by id, in the order made.
     comments: Mapped[list["Comment"]] = relationship(
         back_populates="card", order_by="[Comment.created_at, Comment.id]",
         cascade="all, delete-orphan", passive_deletes=True)
