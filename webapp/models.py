@@ -254,7 +254,7 @@ class Card(db.Model):
     checklist: Mapped[list["ChecklistItem"]] = relationship(
         back_populates="card", order_by="[ChecklistItem.position, ChecklistItem.id]",
         cascade="all, delete-orphan", passive_deletes=True)
-    # Equal times (one import writes many rows at one moment) come apart by id, in the order made.
+    # Two rows can share a time: they come apart by id, the order they were made in.
     comments: Mapped[list["Comment"]] = relationship(
         back_populates="card", order_by="[Comment.created_at, Comment.id]",
         cascade="all, delete-orphan", passive_deletes=True)
