@@ -16,6 +16,8 @@ from webapp.ordering import MAX_KEY, key_between, keys_after, place
 
 POSTGRES = next((url for url in (os.environ.get("TEST_POSTGRES_URL"), os.environ.get("TEST_DATABASE_URL"))
                  if url and url.startswith("postgresql")), None)
+MARIADB = next((url for url in (os.environ.get("TEST_MARIADB_URL"), os.environ.get("TEST_DATABASE_URL"))
+                if url and url.startswith(("mysql", "mariadb"))), None)
 
 
 def postgres_reachable() -> bool:
@@ -29,13 +31,18 @@ def postgres_reachable() -> bool:
         return False
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
 def backend(request, tmp_path):
-    """A fresh app on SQLite, or on the PostgreSQL of TEST_POSTGRES_URL / TEST_DATABASE_URL."""
+    """A fresh app on SQLite, or on the PostgreSQL of TEST_POSTGRES_URL / TEST_DATABASE_URL, or
+    the MariaDB of TEST_MARIADB_URL / TEST_DATABASE_URL."""
     if request.param == "postgresql":
         if not postgres_reachable():
             pytest.skip("no PostgreSQL: set TEST_POSTGRES_URL (or TEST_DATABASE_URL) to a reachable database")
         url = POSTGRES
+    elif request.param == "mariadb":
+        if MARIADB is None:
+            pytest.skip("no MariaDB: set TEST_MARIADB_URL (or TEST_DATABASE_URL) to a reachable database")
+        url = MARIADB
     else:
         url = f"sqlite:///{tmp_path / 'keys.db'}"
     yield from fresh_app(app_config(url, tmp_path, RATELIMIT_ENABLED=False))
@@ -294,8 +301,9 @@ def test_repair_positions_rewrites_duplicated_keys_in_the_order_shown(backend):
 
 def test_keys_sort_alike_under_the_locale_collations_of_postgresql(backend):
     """Keys of digits and lowercase letters sort the same under C, ICU (`en`, `und`) and Python."""
-    if backend.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
-        pytest.skip("SQLite compares bytes; this checks PostgreSQL's locale collations")
+    if not backend.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("SQLite compares bytes and MariaDB's key columns are utf8mb4_bin; "
+                    "this checks PostgreSQL's locale collations")
     from webapp.ordering import spread
     rng = random.Random(11)
     keys = spread(500) + keys_after("z" * 5, 50) + ["i", "r", "zz4", "9", "0i"]
